@@ -1,0 +1,6 @@
+/** Time is passed in, never read ad hoc, so tests and time travel can pin it. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,162 @@
+import type { ResourceTypeName } from '../core/attribute.js';
+import type { Actor, ChangeSet } from '../core/change.js';
+import type { Filter, ResolvedAttr } from '../core/filter.js';
+
+/**
+ * The storage contract. Two real backends implement it (SQLite and PostgreSQL, one Kysely code
+ * path); `store.contract.ts` holds the one test suite both must pass.
+ *
+ * A SCIM document (`ScimDoc`) holds a resource's attributes with canonical names, extension
+ * attributes under their schema URN (`doc['urn:…:enterprise:2.0:User'].department`), and never
+ * `id`, `meta`, `schemas`, a group's `members` or a user's `groups`: those are the store's own
+ * columns and tables. Indexed columns (userName, externalId, active, displayName…) are derived
+ * from the document by the store on every write, so the document is the one source of truth.
+ */
+export type ScimDoc = Record<string, unknown>;
+
+export interface StoredResource {
+  readonly id: string;
+  readonly doc: ScimDoc;
+  /** ISO 8601 UTC with milliseconds (`Date#toISOString`), so text order is time order. */
+  readonly created: string;
+  readonly lastModified: string;
+  /** The tenant revision of the write that last changed the resource; `meta.version` is `W/"<version>"`. */
+  readonly version: number;
+}
+
+export interface MemberRef {
+  readonly value: string;
+  readonly type: ResourceTypeName;
+  /** Derived at read time from the member's displayName (or userName): never stored with the membership. */
+  readonly display?: string;
+}
+
+export interface GroupRef {
+  readonly value: string;
+  readonly display: string;
+  readonly type: 'direct' | 'indirect';
+}
+
+export interface StoredGroup extends StoredResource {
+  /** Present only when the query asked for members. */
+  readonly members?: readonly MemberRef[];
+}
+
+export interface StoredUser extends StoredResource {
+  /** Present only when the query asked for groups. */
+  readonly groups?: readonly GroupRef[];
+}
+
+export interface ReadOptions {
+  /** Groups: read the members. False pushes `excludedAttributes=members` into the query. */
+  readonly members?: boolean;
+  /** Users: read the groups the user belongs to (directly and through nested groups). */
+  readonly groups?: boolean;
+}
+
+export interface ListQuery extends ReadOptions {
+  readonly filter?: Filter;
+  readonly sortBy?: ResolvedAttr;
+  readonly descending?: boolean;
+  /** 1-based; ignored when `cursor` is given. */
+  readonly startIndex: number;
+  readonly count: number;
+  /** RFC 9865: `''` asks for the first page of a cursor walk; otherwise a `nextCursor` the store gave. */
+  readonly cursor?: string;
+}
+
+export interface ListPage<T extends StoredResource = StoredResource> {
+  readonly totalResults: number;
+  readonly resources: readonly T[];
+  /** Set on cursor walks while more results follow. */
+  readonly nextCursor?: string;
+}
+
+export interface Tenant {
+  readonly id: string;
+  readonly name: string;
+  readonly revision: number;
+  readonly createdAt: string;
+}
+
+export type TokenScope = 'scim' | 'admin' | 'authz';
+
+export interface TokenRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly scope: TokenScope;
+  /** SHA-256 of the bearer token, hex. The token itself is never stored. */
+  readonly hash: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface ChangeRecord {
+  readonly revision: number;
+  readonly at: string;
+  readonly actor: Actor;
+  readonly change: ChangeSet;
+}
+
+export interface ScimReader {
+  get(type: 'User', id: string, options?: ReadOptions): Promise<StoredUser | undefined>;
+  get(type: 'Group', id: string, options?: ReadOptions): Promise<StoredGroup | undefined>;
+  get(type: ResourceTypeName, id: string, options?: ReadOptions): Promise<StoredUser | StoredGroup | undefined>;
+  list(type: 'User', query: ListQuery): Promise<ListPage<StoredUser>>;
+  list(type: 'Group', query: ListQuery): Promise<ListPage<StoredGroup>>;
+  list(type: ResourceTypeName, query: ListQuery): Promise<ListPage<StoredUser | StoredGroup>>;
+  /** Which of `ids` exist in this tenant, and as what. Chunked internally; any number of ids. */
+  kindsOf(ids: readonly string[]): Promise<Map<string, ResourceTypeName>>;
+  /** The direct members of a group (ids and types, no display). */
+  memberIds(groupId: string): Promise<MemberRef[]>;
+}
+
+export interface ScimWriter extends ScimReader {
+  /** Allocates the tenant's next revision (monotonic, gap-free within the tenant). */
+  nextRevision(): Promise<number>;
+  /** Throws `AppError('uniqueness')` when another user of the tenant has the same userName, ignoring case. */
+  insert(type: ResourceTypeName, resource: StoredResource): Promise<void>;
+  /** Same uniqueness rule as `insert`. */
+  update(type: ResourceTypeName, resource: StoredResource): Promise<void>;
+  /**
+   * Deletes the resource and every membership it is part of, as group or as member; groups that
+   * lose it as a member get `version = revision` and `lastModified = at`. False if it did not exist.
+   */
+  remove(type: ResourceTypeName, id: string, revision: number, at: string): Promise<boolean>;
+  /** Adds members that are not already in the group; returns the ids actually added. */
+  addMembers(groupId: string, members: readonly MemberRef[]): Promise<string[]>;
+  /** Removes the listed members (or all of them); returns the ids actually removed. */
+  removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]>;
+  appendChange(record: ChangeRecord): Promise<void>;
+}
+
+export interface TenantStore {
+  create(name: string): Promise<Tenant>;
+  findByName(name: string): Promise<Tenant | undefined>;
+  findById(id: string): Promise<Tenant | undefined>;
+  list(): Promise<Tenant[]>;
+}
+
+export interface TokenStore {
+  create(token: Omit<TokenRecord, 'revokedAt'>): Promise<TokenRecord>;
+  findByHash(hash: string): Promise<TokenRecord | undefined>;
+  list(tenantId: string): Promise<TokenRecord[]>;
+  /** False when no live token of the tenant has that id. */
+  revoke(tenantId: string, id: string, at: string): Promise<boolean>;
+}
+
+export interface Store {
+  readonly tenants: TenantStore;
+  readonly tokens: TokenStore;
+  /** Reads outside a transaction (each call sees committed state). */
+  reader(tenantId: string): ScimReader;
+  /**
+   * Runs `fn` in one transaction: state and change log commit together or not at all.
+   * Writes of one tenant are serialised (the tenant's revision row is the lock).
+   */
+  write<T>(tenantId: string, fn: (tx: ScimWriter) => Promise<T>): Promise<T>;
+  /** Change log rows after `afterRevision`, oldest first. */
+  changes(tenantId: string, afterRevision: number, limit: number): Promise<ChangeRecord[]>;
+  close(): Promise<void>;
+}
