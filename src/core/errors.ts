@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'precondition_failed'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'not_implemented'
   | 'internal';
 
 interface CodeInfo {
@@ -51,6 +52,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   precondition_failed: { status: 412 },
   payload_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
+  not_implemented: { status: 501 },
   internal: { status: 500 },
 };
 

@@ -129,6 +129,11 @@ export interface ScimWriter extends ScimReader {
   /** Removes the listed members (or all of them); returns the ids actually removed. */
   removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]>;
   appendChange(record: ChangeRecord): Promise<void>;
+  /**
+   * Runs `fn` inside a savepoint: if it throws, its writes are undone and the error rethrown while
+   * the enclosing transaction goes on, so one failed Bulk operation leaves the others standing.
+   */
+  attempt<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export interface TenantStore {

@@ -1,0 +1,13 @@
+import { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerTenant } from './tenant.js';
+import { registerToken } from './token.js';
+
+const program = new Command('scimitar')
+  .description('SCIM 2.0 server with permission management')
+  .showHelpAfterError();
+registerServe(program);
+registerTenant(program);
+registerToken(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration schema. Each key has a default and an environment variable; `loadConfig`
+ * is called once in the composition root and the result is passed down. Nothing else reads
+ * `process.env`.
+ */
+const MiB = 1024 * 1024;
+
+const ENV = {
+  port: 'SCIMITAR_PORT',
+  host: 'SCIMITAR_HOST',
+  database: 'SCIMITAR_DATABASE',
+  baseUrl: 'SCIMITAR_BASE_URL',
+  logLevel: 'SCIMITAR_LOG_LEVEL',
+  maxBodyBytes: 'SCIMITAR_MAX_BODY_BYTES',
+  maxResults: 'SCIMITAR_MAX_RESULTS',
+  defaultPageSize: 'SCIMITAR_DEFAULT_PAGE_SIZE',
+  bulkMaxOperations: 'SCIMITAR_BULK_MAX_OPERATIONS',
+} as const;
+
+export const configSchema = z.object({
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  database: z.string().min(1).default('sqlite:./data/scimitar.db'),
+  /** Public base URL used in `Location`, `meta.location` and `$ref`; derived from the request when unset. */
+  baseUrl: z.url().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest request body accepted (also the Bulk `maxPayloadSize`); larger bodies get 413. */
+  maxBodyBytes: z.coerce.number().int().min(1024).default(4 * MiB),
+  /** Largest page a list may return (`count` is clamped to it). */
+  maxResults: z.coerce.number().int().min(1).max(10_000).default(1000),
+  defaultPageSize: z.coerce.number().int().min(1).max(10_000).default(100),
+  bulkMaxOperations: z.coerce.number().int().min(1).max(100_000).default(1000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigKey = keyof typeof ENV;
+
+/** Command-line flags win over the environment, which wins over defaults. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, overrides: Partial<Config> = {}): Config {
+  const fromEnv: Record<string, string> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const parsed = configSchema.safeParse({ ...fromEnv, ...defined });
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      const name = ENV[key as ConfigKey];
+      return `${key}${name ? ` (${name})` : ''}: ${i.message}`;
+    });
+    throw new Error(`invalid configuration: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export const CONFIG_ENV_NAMES: Readonly<Record<ConfigKey, string>> = ENV;

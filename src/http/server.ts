@@ -1,0 +1,64 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import { createScimService } from '../service/scim-service.js';
+import type { Store } from '../store/store.js';
+import { createAuthenticator } from './auth.js';
+import { scimErrorBody, toAppError } from './error-mapper.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerScimRoutes } from './routes/scim/index.js';
+import { sendScim } from './scim-reply.js';
+
+export interface ServerDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: FastifyBaseLogger;
+}
+
+/** JSON media types a SCIM client may send; Okta documents `text/json`, Entra `application/scim+json`. */
+const JSON_TYPES = /^(application\/(scim\+)?json|application\/[\w.-]+\+json|text\/json)(\s*;.*)?$/i;
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const { config, store, clock } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: config.maxBodyBytes,
+    requestIdHeader: 'x-request-id',
+    // Connections close promptly on shutdown instead of waiting for idle keep-alive clients.
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
+    disableRequestLogging: true,
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new AppError('invalid_syntax', `request body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') request.log.error({ err }, 'unhandled error');
+    if (appError.code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="scimitar"');
+    return sendScim(reply, appError.status, scimErrorBody(appError));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendScim(reply, 404, scimErrorBody(new AppError('not_found', `no endpoint \`${request.method} ${request.url.split('?')[0]}\``))),
+  );
+
+  const auth = createAuthenticator(store, 1000);
+  const scim = createScimService({ store, clock });
+  registerHealthRoutes(app, store);
+  await app.register(async (scope) => registerScimRoutes(scope, { config, auth, scim }), { prefix: '/scim/v2' });
+  return app;
+}
