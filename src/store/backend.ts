@@ -1,3 +1,4 @@
+import type { KyselyConfig } from 'kysely';
 import type { FilterDialect } from './filter-sql.js';
 
 /**
@@ -18,7 +19,7 @@ export interface StoreBackend {
    */
   readonly beginWrite: string;
   /**
-   * Whether `SELECT … FOR UPDATE` exists. Where it does, a write locks its tenant row first, which
+   * Whether `SELECT … FOR NO KEY UPDATE` exists. Where it does, a write locks its tenant row first, which
    * serialises a tenant's writes across connections and nodes; where it does not (SQLite), the
    * database-wide write lock of `beginWrite` already does.
    */
@@ -35,4 +36,12 @@ export interface ConstraintViolation {
   readonly kind: 'unique' | 'foreign_key';
   /** The driver's text naming the constraint or its columns, e.g. `users.tenant_id, users.user_name_lc`. */
   readonly detail: string;
+}
+
+export type QueryListener = (sql: string, durationMs: number) => void;
+
+/** The Kysely `log` option that feeds a `QueryListener`, if there is one. */
+export function queryLog(listener: QueryListener | undefined): Pick<KyselyConfig, 'log'> {
+  if (!listener) return {};
+  return { log: (event) => listener(event.query.sql, event.queryDurationMillis) };
 }

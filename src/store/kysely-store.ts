@@ -1,0 +1,845 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { ResourceTypeName } from '../core/attribute.js';
+import type { Actor, ChangeSet } from '../core/change.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { AppError } from '../core/errors.js';
+import type { StoreBackend } from './backend.js';
+import { prepare } from './prepared.js';
+import { decodeCursor, encodeCursor, queryFingerprint, toSortKeyValue, type SortKeyValue } from './cursor.js';
+import { compileFilter, compileSortKey, type FilterTarget } from './filter-sql.js';
+import type {
+  ChangeRecord,
+  GroupRef,
+  ListPage,
+  ListQuery,
+  MemberRef,
+  ReadOptions,
+  ScimDoc,
+  ScimWriter,
+  Store,
+  StoredGroup,
+  StoredResource,
+  StoredUser,
+  Tenant,
+  TenantStore,
+  TokenRecord,
+  TokenScope,
+  TokenStore,
+} from './store.js';
+import { decodeJson, type Database } from './tables.js';
+
+export interface KyselyStoreOptions {
+  /** Runs every write transaction (and every read when `readDb` is absent). */
+  readonly db: Kysely<Database>;
+  /**
+   * Optional second handle for reads outside transactions. SQLite files use a second connection
+   * here, so reads never wait behind an open write transaction (WAL lets them run side by side).
+   */
+  readonly readDb?: Kysely<Database>;
+  readonly backend: StoreBackend;
+  readonly clock?: Clock;
+}
+
+/**
+ * The one `Store` implementation, over Kysely, for both backends. Backend differences come in as
+ * `StoreBackend` capabilities; the filter compiler owns the SQL spelling of SCIM filters.
+ *
+ * @example
+ *   const store = createKyselyStore({ db, backend: sqliteBackend });
+ *   await store.write(tenantId, async (tx) => { const rev = await tx.nextRevision(); … });
+ */
+export function createKyselyStore(options: KyselyStoreOptions): Store {
+  const { db, backend } = options;
+  const readDb = options.readDb ?? db;
+  const clock = options.clock ?? systemClock;
+  const statements = createStatements(backend);
+  // INVARIANT: tenants are never deleted, so a tenant seen once exists for good.
+  const knownTenants = new Set<string>();
+
+  const tenants: TenantStore = {
+    async create(name) {
+      const tenant: Tenant = { id: randomUUID(), name, revision: 0, createdAt: clock.now().toISOString() };
+      const row = await db
+        .insertInto('tenants')
+        .values({ id: tenant.id, name, revision: 0, created_at: tenant.createdAt })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!row) throw new AppError('uniqueness', `tenant \`${name}\` already exists`);
+      return tenant;
+    },
+    async findByName(name) {
+      const row = await statements.tenantByName.first(readDb, { name });
+      return row && toTenant(row);
+    },
+    async findById(id) {
+      const row = await statements.tenantById.first(readDb, { id });
+      return row && toTenant(row);
+    },
+    async list() {
+      const rows = await readDb.selectFrom('tenants').selectAll().orderBy('created_at').orderBy('id').execute();
+      return rows.map(toTenant);
+    },
+  };
+
+  const tokens: TokenStore = {
+    async create(token) {
+      try {
+        await db
+          .insertInto('tokens')
+          .values({
+            id: token.id,
+            tenant_id: token.tenantId,
+            name: token.name,
+            scope: token.scope,
+            hash: token.hash,
+            created_at: token.createdAt,
+            revoked_at: null,
+          })
+          .execute();
+      } catch (err) {
+        const violation = backend.constraintViolation(err);
+        if (violation?.kind === 'unique') throw new AppError('uniqueness', 'token already exists', { cause: err });
+        if (violation?.kind === 'foreign_key') {
+          throw new AppError('not_found', `tenant \`${token.tenantId}\` not found`, { cause: err });
+        }
+        throw err;
+      }
+      return { ...token, revokedAt: null };
+    },
+    async findByHash(hash) {
+      const row = await statements.tokenByHash.first(readDb, { hash });
+      return row && toToken(row);
+    },
+    async list(tenantId) {
+      const rows = await readDb
+        .selectFrom('tokens')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toToken);
+    },
+    async revoke(tenantId, id, at) {
+      const result = await db
+        .updateTable('tokens')
+        .set({ revoked_at: at })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+  };
+
+  return {
+    tenants,
+    tokens,
+    reader: (tenantId) => new ScimTx(readDb, backend, statements, tenantId),
+    async write(tenantId, fn) {
+      return db.connection().execute(async (conn) => {
+        await sql.raw(backend.beginWrite).execute(conn);
+        const tx = new ScimTx(conn, backend, statements, tenantId);
+        try {
+          // With row locks, this is the tenant's write lock; without, `beginWrite` already locked.
+          if (backend.rowLocks || !knownTenants.has(tenantId)) {
+            const found = await statements.lockTenant.first(conn, { tenant: tenantId });
+            if (!found) throw new AppError('not_found', `tenant \`${tenantId}\` not found`);
+            knownTenants.add(tenantId);
+          }
+          const result = await fn(tx);
+          await sql.raw('commit').execute(conn);
+          return result;
+        } catch (err) {
+          // The driver may already have ended the transaction (SQLite does on some errors).
+          await sql
+            .raw('rollback')
+            .execute(conn)
+            .catch(() => undefined);
+          throw err;
+        } finally {
+          // INVARIANT: a writer is only usable inside its own transaction.
+          tx.closed = true;
+        }
+      });
+    },
+    async changes(tenantId, afterRevision, limit) {
+      const rows = await readDb
+        .selectFrom('changes')
+        .select(['revision', 'at', 'actor', 'change'])
+        .where('tenant_id', '=', tenantId)
+        .where('revision', '>', afterRevision)
+        .orderBy('revision')
+        .limit(Math.max(0, limit))
+        .execute();
+      return rows.map((r) => ({
+        revision: Number(r.revision),
+        at: r.at,
+        actor: decodeJson<Actor>(r.actor),
+        change: decodeJson<ChangeSet>(r.change),
+      }));
+    },
+    async close() {
+      if (readDb !== db) await readDb.destroy();
+      await db.destroy();
+    },
+  };
+}
+
+/** The hot statements, compiled once per store (see `prepared.ts`). */
+function createStatements(backend: StoreBackend) {
+  type T = { tenant: string };
+  type TI = { tenant: string; id: string };
+  const resourceById = (table: 'users' | 'groups') =>
+    prepare<TI, ResourceRow>((db, p) =>
+      db
+        .selectFrom(`${table} as r` as 'users as r')
+        .select(RESOURCE_COLUMNS)
+        .where('r.tenant_id', '=', p.tenant)
+        .where('r.id', '=', p.id),
+    );
+  return {
+    tenantById: prepare<{ id: string }, TenantRow>((db, p) => db.selectFrom('tenants').selectAll().where('id', '=', p.id)),
+    tenantByName: prepare<{ name: string }, TenantRow>((db, p) =>
+      db.selectFrom('tenants').selectAll().where('name', '=', p.name),
+    ),
+    tokenByHash: prepare<{ hash: string }, TokenRow>((db, p) => db.selectFrom('tokens').selectAll().where('hash', '=', p.hash)),
+    lockTenant: prepare<T, { id: string }>((db, p) => {
+      const query = db.selectFrom('tenants').select('id').where('id', '=', p.tenant);
+      // NO KEY UPDATE: conflicts with itself (and with `nextRevision`), not with the key-share
+      // locks that inserting a token (a foreign key to tenants) takes.
+      return backend.rowLocks ? query.forNoKeyUpdate() : query;
+    }),
+    nextRevision: prepare<T, { revision: number }>((db, p) =>
+      db
+        .updateTable('tenants')
+        .set((eb) => ({ revision: eb('revision', '+', 1) }))
+        .where('id', '=', p.tenant)
+        .returning('revision'),
+    ),
+    get: { User: resourceById('users'), Group: resourceById('groups') },
+    insertUser: prepare<UserValues, { seq: number }>((db, p) =>
+      db
+        .insertInto('users')
+        .values({
+          tenant_id: p.tenant_id,
+          id: p.id,
+          user_name: p.user_name,
+          user_name_lc: p.user_name_lc,
+          external_id: p.external_id,
+          display_name: p.display_name,
+          active: p.active,
+          doc: p.doc,
+          version: p.version,
+          created: p.created,
+          last_modified: p.last_modified,
+        })
+        // A taken userName is an answer, not an error: the statement succeeds with no row, which
+        // also keeps a PostgreSQL transaction usable.
+        .onConflict((oc) => oc.columns(['tenant_id', 'user_name_lc']).doNothing())
+        .returning('seq'),
+    ),
+    insertGroup: prepare<GroupValues, never>((db, p) =>
+      db.insertInto('groups').values({
+        tenant_id: p.tenant_id,
+        id: p.id,
+        display_name: p.display_name,
+        display_name_lc: p.display_name_lc,
+        external_id: p.external_id,
+        doc: p.doc,
+        version: p.version,
+        created: p.created,
+        last_modified: p.last_modified,
+      }),
+    ),
+    updateUser: prepare<UserValues, { seq: number }>((db, p) =>
+      db
+        .updateTable('users')
+        .set({
+          user_name: p.user_name,
+          user_name_lc: p.user_name_lc,
+          external_id: p.external_id,
+          display_name: p.display_name,
+          active: p.active,
+          doc: p.doc,
+          version: p.version,
+          last_modified: p.last_modified,
+        })
+        .where('tenant_id', '=', p.tenant_id)
+        .where('id', '=', p.id)
+        .where((eb) =>
+          eb.not(
+            eb.exists(
+              eb
+                .selectFrom('users as other')
+                .select(sql<number>`1`.as('one'))
+                .where('other.tenant_id', '=', p.tenant_id)
+                .where('other.user_name_lc', '=', p.user_name_lc)
+                .where('other.id', '<>', p.id),
+            ),
+          ),
+        )
+        .returning('seq'),
+    ),
+    updateGroup: prepare<GroupValues, never>((db, p) =>
+      db
+        .updateTable('groups')
+        .set({
+          display_name: p.display_name,
+          display_name_lc: p.display_name_lc,
+          external_id: p.external_id,
+          doc: p.doc,
+          version: p.version,
+          last_modified: p.last_modified,
+        })
+        .where('tenant_id', '=', p.tenant_id)
+        .where('id', '=', p.id),
+    ),
+    appendChange: prepare<ChangeValues, never>((db, p) =>
+      db
+        .insertInto('changes')
+        .values({ tenant_id: p.tenant_id, revision: p.revision, at: p.at, actor: p.actor, change: p.change }),
+    ),
+    memberIds: prepare<{ tenant: string; group: string }, { member_id: string; member_type: ResourceTypeName }>((db, p) =>
+      db
+        .selectFrom('group_members')
+        .select(['member_id', 'member_type'])
+        .where('tenant_id', '=', p.tenant)
+        .where('group_id', '=', p.group)
+        .orderBy('member_id'),
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof createStatements>;
+
+interface UserValues extends Record<string, unknown> {
+  tenant_id: string;
+  id: string;
+  user_name: string;
+  user_name_lc: string;
+  external_id: string | null;
+  display_name: string | null;
+  active: number | boolean;
+  doc: string;
+  version: number;
+  created: string;
+  last_modified: string;
+}
+
+interface GroupValues extends Record<string, unknown> {
+  tenant_id: string;
+  id: string;
+  display_name: string;
+  display_name_lc: string;
+  external_id: string | null;
+  doc: string;
+  version: number;
+  created: string;
+  last_modified: string;
+}
+
+interface ChangeValues extends Record<string, unknown> {
+  tenant_id: string;
+  revision: number;
+  at: string;
+  actor: string;
+  change: string;
+}
+
+type ResourceTable = 'users' | 'groups';
+
+function tableOf(type: ResourceTypeName): ResourceTable {
+  return type === 'User' ? 'users' : 'groups';
+}
+
+/** The columns both resource tables share, as every read selects them. */
+interface ResourceRow {
+  readonly seq: number;
+  readonly id: string;
+  readonly doc: unknown;
+  readonly version: number;
+  readonly created: string;
+  readonly last_modified: string;
+  readonly sort_key?: unknown;
+}
+
+const RESOURCE_COLUMNS = ['r.seq', 'r.id', 'r.doc', 'r.version', 'r.created', 'r.last_modified'] as const;
+
+/**
+ * One tenant's SCIM reads and writes over one Kysely handle: the pool (reads outside transactions)
+ * or a single connection inside `write`. Every statement is scoped by `tenant_id`.
+ */
+class ScimTx implements ScimWriter {
+  closed = false;
+  private savepoints = 0;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly backend: StoreBackend,
+    private readonly statements: Statements,
+    private readonly tenantId: string,
+  ) {}
+
+  private conn(): Kysely<Database> {
+    if (this.closed) throw new AppError('internal', 'store writer used after its transaction ended');
+    return this.db;
+  }
+
+  /** Both resource tables as `r`; the cast is sound because only their shared columns are used. */
+  private from(type: ResourceTypeName) {
+    return this.conn().selectFrom(`${tableOf(type)} as r` as 'users as r');
+  }
+
+  private target(type: ResourceTypeName): FilterTarget {
+    return { type, dialect: this.backend.filterDialect, table: 'r' };
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  get(type: 'User', id: string, options?: ReadOptions): Promise<StoredUser | undefined>;
+  get(type: 'Group', id: string, options?: ReadOptions): Promise<StoredGroup | undefined>;
+  get(type: ResourceTypeName, id: string, options?: ReadOptions): Promise<StoredUser | StoredGroup | undefined>;
+  async get(type: ResourceTypeName, id: string, options: ReadOptions = {}): Promise<StoredUser | StoredGroup | undefined> {
+    const row = await this.statements.get[type].first(this.conn(), { tenant: this.tenantId, id });
+    if (!row) return undefined;
+    const [resource] = await this.hydrate(type, [row], options);
+    return resource;
+  }
+
+  list(type: 'User', query: ListQuery): Promise<ListPage<StoredUser>>;
+  list(type: 'Group', query: ListQuery): Promise<ListPage<StoredGroup>>;
+  list(type: ResourceTypeName, query: ListQuery): Promise<ListPage<StoredUser | StoredGroup>>;
+  async list(type: ResourceTypeName, query: ListQuery): Promise<ListPage<StoredUser | StoredGroup>> {
+    const target = this.target(type);
+    let base = this.from(type).where('r.tenant_id', '=', this.tenantId);
+    if (query.filter) base = base.where(compileFilter(query.filter, target));
+    const count = Math.max(0, Math.floor(query.count));
+    const total = async () => {
+      const row = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      return Number(row.n);
+    };
+    if (count === 0) return { totalResults: await total(), resources: [] };
+
+    const sortKey = query.sortBy ? compileSortKey(query.sortBy, target) : undefined;
+    const descending = query.descending === true;
+    let page = base.select(RESOURCE_COLUMNS);
+    if (sortKey) {
+      // Resources without a value sort last in either direction, as SCIM servers commonly do.
+      page = page
+        .select(sql<unknown>`${sortKey}`.as('sort_key'))
+        .orderBy(sortKey, (ob) => (descending ? ob.desc() : ob.asc()).nullsLast());
+    }
+    page = page.orderBy('r.seq', 'asc');
+
+    if (query.cursor === undefined) {
+      const offset = Math.max(1, Math.floor(query.startIndex)) - 1;
+      const rows = (await page.limit(count).offset(offset).execute()) as ResourceRow[];
+      // A short page tells the total without counting, unless it is empty past the start.
+      const totalResults =
+        rows.length < count && (rows.length > 0 || offset === 0) ? offset + rows.length : await total();
+      return { totalResults, resources: await this.hydrate(type, rows, query) };
+    }
+
+    const fingerprint = queryFingerprint({ tenantId: this.tenantId, type, ...query });
+    if (query.cursor !== '') {
+      const after = decodeCursor(query.cursor, fingerprint);
+      page = page.where((eb) => {
+        const seqAfter = eb('r.seq', '>', after.seq);
+        if (!sortKey) return seqAfter;
+        if (after.key === null) return eb.and([eb(sortKey, 'is', null), seqAfter]);
+        const key = this.bindKey(after.key);
+        return eb.or([
+          eb(sortKey, descending ? '<' : '>', key),
+          eb.and([eb(sortKey, '=', key), seqAfter]),
+          eb(sortKey, 'is', null),
+        ]);
+      });
+    }
+    const rows = (await page.limit(count + 1).execute()) as ResourceRow[];
+    const more = rows.length > count;
+    if (more) rows.length = count;
+    const totalResults = query.cursor === '' && !more ? rows.length : await total();
+    const last = rows[rows.length - 1];
+    return {
+      totalResults,
+      resources: await this.hydrate(type, rows, query),
+      ...(more && last
+        ? { nextCursor: encodeCursor(fingerprint, { seq: Number(last.seq), key: toSortKeyValue(last.sort_key) }) }
+        : {}),
+    };
+  }
+
+  private bindKey(key: Exclude<SortKeyValue, null>): Expression<unknown> {
+    if (typeof key === 'boolean') return sql.val(this.backend.bool(key));
+    if (typeof key === 'object' && !(key instanceof Date)) return sql.val(key.json);
+    return sql.val(key);
+  }
+
+  async kindsOf(ids: readonly string[]): Promise<Map<string, ResourceTypeName>> {
+    const kinds = new Map<string, ResourceTypeName>();
+    const unique = [...new Set(ids)];
+    // Two parameters per id (one per table) plus two tenant ids.
+    for (const chunk of chunks(unique, Math.floor((this.backend.maxParameters - 2) / 2))) {
+      const db = this.conn();
+      const rows = await db
+        .selectFrom('users')
+        .select(['id', sql<ResourceTypeName>`'User'`.as('kind')])
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', 'in', chunk)
+        .unionAll(
+          db
+            .selectFrom('groups')
+            .select(['id', sql<ResourceTypeName>`'Group'`.as('kind')])
+            .where('tenant_id', '=', this.tenantId)
+            .where('id', 'in', chunk),
+        )
+        .execute();
+      for (const row of rows) kinds.set(row.id, row.kind);
+    }
+    return kinds;
+  }
+
+  async memberIds(groupId: string): Promise<MemberRef[]> {
+    const rows = await this.statements.memberIds.rows(this.conn(), { tenant: this.tenantId, group: groupId });
+    return rows.map((r) => ({ value: r.member_id, type: r.member_type }));
+  }
+
+  /** Turns rows into resources, reading members or groups for the whole page in one query each. */
+  private async hydrate(
+    type: ResourceTypeName,
+    rows: readonly ResourceRow[],
+    options: ReadOptions,
+  ): Promise<(StoredUser | StoredGroup)[]> {
+    const resources = rows.map(
+      (row): StoredResource => ({
+        id: row.id,
+        doc: decodeJson<ScimDoc>(row.doc),
+        created: row.created,
+        lastModified: row.last_modified,
+        version: Number(row.version),
+      }),
+    );
+    if (resources.length === 0) return resources;
+    if (type === 'Group' && options.members) {
+      const members = await this.membersOf(resources.map((r) => r.id));
+      return resources.map((r): StoredGroup => ({ ...r, members: members.get(r.id) ?? [] }));
+    }
+    if (type === 'User' && options.groups) {
+      const groups = await this.groupsOf(resources.map((r) => r.id));
+      return resources.map((r): StoredUser => ({ ...r, groups: groups.get(r.id) ?? [] }));
+    }
+    return resources;
+  }
+
+  private async membersOf(groupIds: readonly string[]): Promise<Map<string, MemberRef[]>> {
+    const byGroup = new Map<string, MemberRef[]>();
+    for (const chunk of chunks(groupIds, this.backend.maxParameters - 3)) {
+      const rows = await this.conn()
+        .selectFrom('group_members as gm')
+        .leftJoin('users as u', (join) =>
+          join.onRef('u.tenant_id', '=', 'gm.tenant_id').onRef('u.id', '=', 'gm.member_id').on('gm.member_type', '=', 'User'),
+        )
+        .leftJoin('groups as g', (join) =>
+          join.onRef('g.tenant_id', '=', 'gm.tenant_id').onRef('g.id', '=', 'gm.member_id').on('gm.member_type', '=', 'Group'),
+        )
+        .select((eb) => [
+          'gm.group_id',
+          'gm.member_id',
+          'gm.member_type',
+          eb.fn.coalesce('u.display_name', 'u.user_name', 'g.display_name').as('display'),
+        ])
+        .where('gm.tenant_id', '=', this.tenantId)
+        .where('gm.group_id', 'in', chunk)
+        .orderBy('gm.group_id')
+        .orderBy('gm.member_id')
+        .execute();
+      for (const row of rows) {
+        const member: MemberRef = {
+          value: row.member_id,
+          type: row.member_type,
+          ...(row.display !== null ? { display: row.display } : {}),
+        };
+        const list = byGroup.get(row.group_id);
+        if (list) list.push(member);
+        else byGroup.set(row.group_id, [member]);
+      }
+    }
+    return byGroup;
+  }
+
+  /**
+   * The groups of each user: direct memberships and, through a recursive walk up nested groups,
+   * indirect ones. `UNION` (not `UNION ALL`) makes the walk stop on membership cycles.
+   */
+  private async groupsOf(userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
+    const byUser = new Map<string, GroupRef[]>();
+    for (const chunk of chunks(userIds, this.backend.maxParameters - 4)) {
+      const rows = await this.conn()
+        .withRecursive('anc(user_id, group_id, depth)', (db) =>
+          db
+            .selectFrom('group_members')
+            .select(['member_id as user_id', 'group_id', sql<number>`0`.as('depth')])
+            .where('tenant_id', '=', this.tenantId)
+            .where('member_type', '=', 'User')
+            .where('member_id', 'in', chunk)
+            .union(
+              db
+                .selectFrom('anc')
+                .innerJoin('group_members as gm', 'gm.member_id', 'anc.group_id')
+                .select(['anc.user_id', 'gm.group_id', sql<number>`1`.as('depth')])
+                .where('gm.tenant_id', '=', this.tenantId)
+                .where('gm.member_type', '=', 'Group'),
+            ),
+        )
+        .selectFrom('anc')
+        .innerJoin('groups as g', (join) =>
+          join.onRef('g.id', '=', 'anc.group_id').on('g.tenant_id', '=', this.tenantId),
+        )
+        .select((eb) => ['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc', eb.fn.min('anc.depth').as('depth')])
+        .groupBy(['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc'])
+        .orderBy('g.display_name_lc')
+        .orderBy('g.id')
+        .execute();
+      for (const row of rows) {
+        const ref: GroupRef = { value: row.id, display: row.display_name, type: Number(row.depth) === 0 ? 'direct' : 'indirect' };
+        const list = byUser.get(row.user_id);
+        if (list) list.push(ref);
+        else byUser.set(row.user_id, [ref]);
+      }
+    }
+    return byUser;
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  async nextRevision(): Promise<number> {
+    const row = await this.statements.nextRevision.first(this.conn(), { tenant: this.tenantId });
+    if (!row) throw new AppError('not_found', `tenant \`${this.tenantId}\` not found`);
+    return Number(row.revision);
+  }
+
+  async insert(type: ResourceTypeName, resource: StoredResource): Promise<void> {
+    const db = this.conn();
+    try {
+      if (type === 'User') {
+        const values = this.userValues(resource);
+        const row = await this.statements.insertUser.first(db, values);
+        if (!row) throw userNameTaken(values.user_name);
+      } else {
+        await this.statements.insertGroup.execute(db, groupValues(this.tenantId, resource));
+      }
+    } catch (err) {
+      throw this.mapViolation(err, type, resource.id);
+    }
+  }
+
+  async update(type: ResourceTypeName, resource: StoredResource): Promise<void> {
+    const db = this.conn();
+    try {
+      if (type === 'User') {
+        const values = this.userValues(resource);
+        if (await this.statements.updateUser.first(db, values)) return;
+        // Nothing updated: either the user is missing or the new userName is taken.
+        const exists = await this.statements.get.User.first(db, { tenant: this.tenantId, id: resource.id });
+        throw exists ? userNameTaken(values.user_name) : notFound(type, resource.id);
+      }
+      const result = await this.statements.updateGroup.execute(db, groupValues(this.tenantId, resource));
+      if (!result.numAffectedRows) throw notFound(type, resource.id);
+    } catch (err) {
+      throw this.mapViolation(err, type, resource.id);
+    }
+  }
+
+  async remove(type: ResourceTypeName, id: string, revision: number, at: string): Promise<boolean> {
+    const db = this.conn();
+    const deleted = await db
+      .deleteFrom(tableOf(type))
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (deleted.numDeletedRows === 0n) return false;
+    await db
+      .updateTable('groups')
+      .set({ version: revision, last_modified: at })
+      .where('tenant_id', '=', this.tenantId)
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('group_members')
+          .select('group_id')
+          .where('tenant_id', '=', this.tenantId)
+          .where('member_id', '=', id)
+          .where('member_type', '=', type),
+      )
+      .execute();
+    await db
+      .deleteFrom('group_members')
+      .where('tenant_id', '=', this.tenantId)
+      .where((eb) => {
+        const asMember = eb.and([eb('member_id', '=', id), eb('member_type', '=', type)]);
+        return type === 'Group' ? eb.or([asMember, eb('group_id', '=', id)]) : asMember;
+      })
+      .execute();
+    return true;
+  }
+
+  async addMembers(groupId: string, members: readonly MemberRef[]): Promise<string[]> {
+    const unique = [...new Map(members.map((m) => [m.value, m])).values()];
+    const added = new Set<string>();
+    // Four parameters per row: one multi-row INSERT per chunk, whatever the group's size.
+    for (const chunk of chunks(unique, Math.floor(this.backend.maxParameters / 4))) {
+      const rows = await this.conn()
+        .insertInto('group_members')
+        .values(chunk.map((m) => ({ tenant_id: this.tenantId, group_id: groupId, member_id: m.value, member_type: m.type })))
+        .onConflict((oc) => oc.doNothing())
+        .returning('member_id')
+        .execute();
+      for (const row of rows) added.add(row.member_id);
+    }
+    return unique.filter((m) => added.has(m.value)).map((m) => m.value);
+  }
+
+  async removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]> {
+    const base = () =>
+      this.conn().deleteFrom('group_members').where('tenant_id', '=', this.tenantId).where('group_id', '=', groupId);
+    if (ids === 'all') {
+      const rows = await base().returning('member_id').execute();
+      return rows.map((r) => r.member_id).sort();
+    }
+    const unique = [...new Set(ids)];
+    const removed = new Set<string>();
+    for (const chunk of chunks(unique, this.backend.maxParameters - 2)) {
+      const rows = await base().where('member_id', 'in', chunk).returning('member_id').execute();
+      for (const row of rows) removed.add(row.member_id);
+    }
+    return unique.filter((id) => removed.has(id));
+  }
+
+  async appendChange(record: ChangeRecord): Promise<void> {
+    await this.statements.appendChange.execute(this.conn(), {
+      tenant_id: this.tenantId,
+      revision: record.revision,
+      at: record.at,
+      actor: JSON.stringify(record.actor),
+      change: JSON.stringify(record.change),
+    });
+  }
+
+  async attempt<T>(fn: () => Promise<T>): Promise<T> {
+    const db = this.conn();
+    const name = `scimitar_attempt_${++this.savepoints}`;
+    await sql.raw(`savepoint ${name}`).execute(db);
+    try {
+      const result = await fn();
+      await sql.raw(`release savepoint ${name}`).execute(db);
+      return result;
+    } catch (err) {
+      await sql.raw(`rollback to savepoint ${name}`).execute(db);
+      await sql.raw(`release savepoint ${name}`).execute(db);
+      throw err;
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  /** The row of a user: the indexed columns are derived from the document on every write. */
+  private userValues(resource: StoredResource): UserValues {
+    const { doc } = resource;
+    const userName = doc['userName'];
+    if (typeof userName !== 'string' || userName === '') {
+      throw new AppError('invalid_value', 'attribute `userName` is required');
+    }
+    return {
+      tenant_id: this.tenantId,
+      id: resource.id,
+      user_name: userName,
+      // JS lowercasing, so uniqueness and filters agree with the in-memory evaluator.
+      user_name_lc: userName.toLowerCase(),
+      external_id: optionalString(doc['externalId']),
+      display_name: optionalString(doc['displayName']),
+      active: this.backend.bool(doc['active'] !== false),
+      doc: JSON.stringify(doc),
+      version: resource.version,
+      created: resource.created,
+      last_modified: resource.lastModified,
+    };
+  }
+
+  /** Any constraint violation that got past the statements' own checks, as an `AppError`. */
+  private mapViolation(err: unknown, type: ResourceTypeName, id: string): unknown {
+    if (err instanceof AppError) return err;
+    const violation = this.backend.constraintViolation(err);
+    if (violation?.kind !== 'unique') return err;
+    if (/user_name/.test(violation.detail)) return new AppError('uniqueness', 'userName is already taken', { cause: err });
+    return new AppError('uniqueness', `${type} \`${id}\` already exists`, { cause: err });
+  }
+}
+
+function groupValues(tenantId: string, resource: StoredResource): GroupValues {
+  const { doc } = resource;
+  const displayName = doc['displayName'];
+  if (typeof displayName !== 'string') throw new AppError('invalid_value', 'attribute `displayName` is required');
+  return {
+    tenant_id: tenantId,
+    id: resource.id,
+    display_name: displayName,
+    display_name_lc: displayName.toLowerCase(),
+    external_id: optionalString(doc['externalId']),
+    doc: JSON.stringify(doc),
+    version: resource.version,
+    created: resource.created,
+    last_modified: resource.lastModified,
+  };
+}
+
+function optionalString(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function userNameTaken(userName: string): AppError {
+  return new AppError('uniqueness', `userName \`${userName}\` is already taken`);
+}
+
+function notFound(type: ResourceTypeName, id: string): AppError {
+  return new AppError('not_found', `${type} \`${id}\` not found`);
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  revision: number;
+  created_at: string;
+}
+
+interface TokenRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  scope: string;
+  hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+function toTenant(row: TenantRow): Tenant {
+  return { id: row.id, name: row.name, revision: Number(row.revision), createdAt: row.created_at };
+}
+
+function toToken(row: TokenRow): TokenRecord {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    scope: row.scope as TokenScope,
+    hash: row.hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+

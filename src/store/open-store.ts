@@ -1,0 +1,42 @@
+import { AppError } from '../core/errors.js';
+import type { Store } from './store.js';
+
+/**
+ * Opens the store a database URL names, migrating it:
+ *
+ * - `postgres://…` or `postgresql://…` → PostgreSQL
+ * - `sqlite:./data/x.db`, `sqlite:///abs/x.db`, `sqlite::memory:` or a bare path → SQLite
+ *
+ * Each backend is imported on demand, so a SQLite deployment never loads `pg` and a PostgreSQL one
+ * never loads the native SQLite module.
+ *
+ * @example
+ *   const store = await openStore(config.database); // 'sqlite:./data/scimitar.db'
+ */
+export async function openStore(databaseUrl: string): Promise<Store> {
+  const target = parseDatabaseUrl(databaseUrl);
+  if (target.kind === 'postgres') {
+    const { openPostgresStore } = await import('./postgres/open-postgres-store.js');
+    return openPostgresStore(target.url);
+  }
+  const { openSqliteStore } = await import('./sqlite/open-sqlite-store.js');
+  return openSqliteStore(target.path);
+}
+
+export type DatabaseTarget = { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
+
+export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
+  const url = databaseUrl.trim();
+  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
+  if (/^sqlite:/i.test(url)) {
+    let path = url.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') throw new AppError('invalid_value', `database url \`${url}\` names no file`);
+    return { kind: 'sqlite', path };
+  }
+  // Anything else with a scheme is a database we do not speak; never echo credentials back.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  if (scheme) throw new AppError('invalid_value', `database url scheme \`${scheme}\` is not supported (use sqlite: or postgres://)`);
+  if (url === '') throw new AppError('invalid_value', 'database url is empty');
+  return { kind: 'sqlite', path: url };
+}

@@ -1,0 +1,656 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResourceTypeName } from '../core/attribute.js';
+import type { ChangeSet } from '../core/change.js';
+import { AppError, type ErrorCode } from '../core/errors.js';
+import type { ResolvedAttr } from '../core/filter.js';
+import { findSubAttribute, findTopAttribute } from '../scim/schema/lookup.js';
+import { RESOURCE_TYPES } from '../scim/schema/resource-types.js';
+import type { ListQuery, ScimDoc, ScimWriter, Store, StoredResource, Tenant } from './store.js';
+
+/**
+ * The one test suite every `Store` backend passes (OpenFGA's `RunAllTests`, Better Auth's adapter
+ * suites). Each backend's test file calls it with a way to open a fresh, migrated store:
+ *
+ * @example
+ *   runStoreContract('sqlite', () => openSqliteStore(':memory:'));
+ *
+ * The store is opened once per suite; every test works in tenants of its own, so tests never see
+ * each other's rows (which is itself a tenant-isolation check).
+ */
+export function runStoreContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeAll(async () => {
+      store = await open();
+    });
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    const newTenant = () => store.tenants.create(`tenant-${randomUUID()}`);
+    const at = (n: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, n)).toISOString();
+
+    /** One write: allocates a revision, runs `fn`, logs a change; returns the revision. */
+    const write = (tenant: Tenant, fn: (tx: ScimWriter, revision: number) => Promise<void>) =>
+      store.write(tenant.id, async (tx) => {
+        const revision = await tx.nextRevision();
+        await fn(tx, revision);
+        await tx.appendChange({ revision, at: at(revision), actor: { tokenId: null, kind: 'system' }, change: change(revision) });
+        return revision;
+      });
+
+    const user = (id: string, doc: ScimDoc, version = 1): StoredResource => ({
+      id,
+      doc,
+      created: at(version),
+      lastModified: at(version),
+      version,
+    });
+    const group = user;
+
+    const addUsers = (tenant: Tenant, docs: readonly ScimDoc[]) =>
+      write(tenant, async (tx, revision) => {
+        for (const [i, doc] of docs.entries()) await tx.insert('User', user(`u${i}`, doc, revision));
+      });
+
+    describe('tenants', () => {
+      it('creates and finds tenants by name and id, starting at revision 0', async () => {
+        const name = `acme-${randomUUID()}`;
+        const created = await store.tenants.create(name);
+        expect(created).toMatchObject({ name, revision: 0 });
+        expect(created.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect(await store.tenants.findByName(name)).toEqual(created);
+        expect(await store.tenants.findById(created.id)).toEqual(created);
+        expect(await store.tenants.findByName('no-such-tenant')).toBeUndefined();
+        expect(await store.tenants.findById(randomUUID())).toBeUndefined();
+        expect((await store.tenants.list()).map((t) => t.id)).toContain(created.id);
+      });
+
+      it('refuses a second tenant with the same name', async () => {
+        const tenant = await newTenant();
+        await expectCode(store.tenants.create(tenant.name), 'uniqueness');
+      });
+
+      it('reports the current revision', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async () => undefined);
+        await write(tenant, async () => undefined);
+        expect((await store.tenants.findById(tenant.id))?.revision).toBe(2);
+      });
+    });
+
+    describe('tokens', () => {
+      it('creates, finds by hash, lists per tenant and revokes', async () => {
+        const a = await newTenant();
+        const b = await newTenant();
+        const token = { id: randomUUID(), tenantId: a.id, name: 'okta', scope: 'scim' as const, hash: randomUUID(), createdAt: at(1) };
+        expect(await store.tokens.create(token)).toEqual({ ...token, revokedAt: null });
+        expect(await store.tokens.findByHash(token.hash)).toEqual({ ...token, revokedAt: null });
+        expect(await store.tokens.findByHash('nope')).toBeUndefined();
+        expect(await store.tokens.list(a.id)).toEqual([{ ...token, revokedAt: null }]);
+        expect(await store.tokens.list(b.id)).toEqual([]);
+
+        expect(await store.tokens.revoke(b.id, token.id, at(2))).toBe(false);
+        expect(await store.tokens.revoke(a.id, token.id, at(2))).toBe(true);
+        expect(await store.tokens.revoke(a.id, token.id, at(3))).toBe(false);
+        expect(await store.tokens.findByHash(token.hash)).toEqual({ ...token, revokedAt: at(2) });
+      });
+
+      it('refuses a duplicate hash and an unknown tenant', async () => {
+        const a = await newTenant();
+        const token = { id: randomUUID(), tenantId: a.id, name: 't', scope: 'admin' as const, hash: randomUUID(), createdAt: at(1) };
+        await store.tokens.create(token);
+        await expectCode(store.tokens.create({ ...token, id: randomUUID() }), 'uniqueness');
+        await expectCode(store.tokens.create({ ...token, id: randomUUID(), hash: randomUUID(), tenantId: randomUUID() }), 'not_found');
+      });
+    });
+
+    describe('users and groups', () => {
+      it('inserts, gets, updates and removes a user, keeping the document as given', async () => {
+        const tenant = await newTenant();
+        const doc = {
+          userName: 'Björn@Example.com',
+          name: { givenName: 'Björn', familyName: 'Ølsen' },
+          emails: [{ value: 'b@example.com', type: 'work', primary: true }],
+          active: true,
+          'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D', manager: { value: 'x' } },
+          note: 'quotes \' " and emoji 🗡️',
+        };
+        const r1 = await write(tenant, (tx, rev) => tx.insert('User', user('u1', doc, rev)));
+        const reader = store.reader(tenant.id);
+        expect(await reader.get('User', 'u1')).toEqual({ id: 'u1', doc, created: at(r1), lastModified: at(r1), version: r1 });
+        expect(await reader.get('User', 'u2')).toBeUndefined();
+        expect(await reader.get('Group', 'u1')).toBeUndefined();
+
+        const changed = { ...doc, userName: 'bjorn', active: false };
+        const r2 = await write(tenant, (tx, rev) => tx.update('User', { ...user('u1', changed, rev), created: at(r1) }));
+        expect(await reader.get('User', 'u1')).toEqual({ id: 'u1', doc: changed, created: at(r1), lastModified: at(r2), version: r2 });
+
+        let removed: boolean | undefined;
+        await write(tenant, async (tx, rev) => {
+          removed = await tx.remove('User', 'u1', rev, at(rev));
+        });
+        expect(removed).toBe(true);
+        expect(await reader.get('User', 'u1')).toBeUndefined();
+        await write(tenant, async (tx, rev) => {
+          removed = await tx.remove('User', 'u1', rev, at(rev));
+        });
+        expect(removed).toBe(false);
+      });
+
+      it('inserts, gets, updates and removes a group', async () => {
+        const tenant = await newTenant();
+        const r1 = await write(tenant, (tx, rev) => tx.insert('Group', group('g1', { displayName: 'Admins', externalId: 'e1' }, rev)));
+        const reader = store.reader(tenant.id);
+        expect(await reader.get('Group', 'g1')).toEqual(group('g1', { displayName: 'Admins', externalId: 'e1' }, r1));
+        const r2 = await write(tenant, (tx, rev) => tx.update('Group', { ...group('g1', { displayName: 'Ops' }, rev), created: at(r1) }));
+        expect(await reader.get('Group', 'g1')).toMatchObject({ doc: { displayName: 'Ops' }, version: r2, lastModified: at(r2) });
+        await write(tenant, async (tx, rev) => {
+          expect(await tx.remove('Group', 'g1', rev, at(rev))).toBe(true);
+        });
+        expect(await reader.get('Group', 'g1')).toBeUndefined();
+      });
+
+      it('updating a resource that does not exist is not_found', async () => {
+        const tenant = await newTenant();
+        await expectCode(write(tenant, (tx, rev) => tx.update('User', user('nope', { userName: 'x' }, rev))), 'not_found');
+        await expectCode(write(tenant, (tx, rev) => tx.update('Group', group('nope', { displayName: 'x' }, rev))), 'not_found');
+      });
+
+      it('keeps userName unique per tenant, ignoring case (Unicode lowercasing)', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('alice', { userName: 'Alice' }, rev));
+          await tx.insert('User', user('bjorn', { userName: 'BJÖRN' }, rev));
+        });
+        await expectCode(write(tenant, (tx, rev) => tx.insert('User', user('other', { userName: 'alice' }, rev))), 'uniqueness');
+        await expectCode(write(tenant, (tx, rev) => tx.insert('User', user('other', { userName: 'björn' }, rev))), 'uniqueness');
+        await expectCode(write(tenant, (tx, rev) => tx.update('User', user('bjorn', { userName: 'ALICE' }, rev))), 'uniqueness');
+        // Changing only the case of one's own userName is fine.
+        await write(tenant, (tx, rev) => tx.update('User', user('alice', { userName: 'ALICE' }, rev)));
+        // Another tenant may use the same userName.
+        await write(await newTenant(), (tx, rev) => tx.insert('User', user('alice', { userName: 'alice' }, rev)));
+        expect((await store.reader(tenant.id).get('User', 'alice'))?.doc).toEqual({ userName: 'ALICE' });
+      });
+
+      it('the uniqueness error says which userName is taken', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'Alice' }]);
+        const err = await write(tenant, (tx, rev) => tx.insert('User', user('x', { userName: 'ALICE' }, rev))).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(AppError);
+        expect((err as AppError).detail).toBe('userName `ALICE` is already taken');
+      });
+
+      it('does not make group displayName unique (RFC 7643)', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('Group', group('g1', { displayName: 'Eng' }, rev));
+          await tx.insert('Group', group('g2', { displayName: 'eng' }, rev));
+        });
+        expect((await store.reader(tenant.id).list('Group', { startIndex: 1, count: 10 })).totalResults).toBe(2);
+      });
+    });
+
+    describe('tenant isolation', () => {
+      it('never shows one tenant the rows of another', async () => {
+        const a = await newTenant();
+        const b = await newTenant();
+        await write(a, async (tx, rev) => {
+          await tx.insert('User', user('shared-id', { userName: 'alice' }, rev));
+          await tx.insert('Group', group('g1', { displayName: 'A' }, rev));
+          await tx.addMembers('g1', [{ value: 'shared-id', type: 'User' }]);
+        });
+        const rb = store.reader(b.id);
+        expect(await rb.get('User', 'shared-id')).toBeUndefined();
+        expect(await rb.get('Group', 'g1', { members: true })).toBeUndefined();
+        expect(await rb.list('User', { startIndex: 1, count: 10 })).toEqual({ totalResults: 0, resources: [] });
+        expect(await rb.list('Group', { startIndex: 1, count: 10, cursor: '' })).toEqual({ totalResults: 0, resources: [] });
+        expect((await rb.kindsOf(['shared-id', 'g1'])).size).toBe(0);
+        expect(await rb.memberIds('g1')).toEqual([]);
+        expect(await store.changes(b.id, 0, 10)).toEqual([]);
+
+        await write(b, async (tx, rev) => {
+          // Same id and userName in B: no clash with A.
+          await tx.insert('User', user('shared-id', { userName: 'alice' }, rev));
+          expect(await tx.remove('Group', 'g1', rev, at(rev))).toBe(false);
+          expect(await tx.removeMembers('g1', 'all')).toEqual([]);
+        });
+        await expectCode(write(b, (tx, rev) => tx.update('Group', group('g1', { displayName: 'B' }, rev))), 'not_found');
+        expect(await store.reader(a.id).get('Group', 'g1', { members: true })).toMatchObject({
+          doc: { displayName: 'A' },
+          members: [{ value: 'shared-id', type: 'User', display: 'alice' }],
+        });
+        expect(await store.reader(a.id).get('User', 'shared-id', { groups: true })).toMatchObject({
+          groups: [{ value: 'g1', display: 'A', type: 'direct' }],
+        });
+        expect((await store.reader(b.id).get('User', 'shared-id', { groups: true }))?.groups).toEqual([]);
+      });
+
+      it('refuses to write to a tenant that does not exist', async () => {
+        await expectCode(store.write(randomUUID(), async (tx) => tx.nextRevision()), 'not_found');
+      });
+    });
+
+    describe('transactions and revisions', () => {
+      it('rolls back everything when the write fails', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'keep' }]);
+        const boom = new Error('boom');
+        await expect(
+          store.write(tenant.id, async (tx) => {
+            const revision = await tx.nextRevision();
+            await tx.insert('User', user('u-new', { userName: 'new' }, revision));
+            await tx.insert('Group', group('g-new', { displayName: 'new' }, revision));
+            await tx.addMembers('g-new', [{ value: 'u-new', type: 'User' }]);
+            await tx.update('User', user('u0', { userName: 'changed' }, revision));
+            await tx.appendChange({ revision, at: at(revision), actor: { tokenId: null, kind: 'system' }, change: change(revision) });
+            throw boom;
+          }),
+        ).rejects.toBe(boom);
+        const reader = store.reader(tenant.id);
+        expect(await reader.get('User', 'u-new')).toBeUndefined();
+        expect(await reader.get('Group', 'g-new')).toBeUndefined();
+        expect((await reader.get('User', 'u0'))?.doc).toEqual({ userName: 'keep' });
+        expect((await store.tenants.findById(tenant.id))?.revision).toBe(1);
+        expect((await store.changes(tenant.id, 0, 10)).map((c) => c.revision)).toEqual([1]);
+        // The next write gets the next revision: the failed one left no gap.
+        expect(await write(tenant, async () => undefined)).toBe(2);
+      });
+
+      it('rolls back when a store call fails (uniqueness) and the error is left uncaught', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'taken' }]);
+        await expectCode(
+          write(tenant, async (tx, rev) => {
+            await tx.insert('Group', group('g', { displayName: 'g' }, rev));
+            await tx.insert('User', user('dup', { userName: 'TAKEN' }, rev));
+          }),
+          'uniqueness',
+        );
+        expect(await store.reader(tenant.id).get('Group', 'g')).toBeUndefined();
+        expect((await store.tenants.findById(tenant.id))?.revision).toBe(1);
+      });
+
+      it('attempt() undoes only its own writes, and the transaction goes on', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'taken' }]);
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('a', { userName: 'a' }, rev));
+          await expectCode(
+            tx.attempt(async () => {
+              await tx.insert('Group', group('g-undone', { displayName: 'undone' }, rev));
+              await tx.insert('User', user('b', { userName: 'Taken' }, rev));
+            }),
+            'uniqueness',
+          );
+          expect(await tx.attempt(async () => 42)).toBe(42);
+          await tx.insert('User', user('c', { userName: 'c' }, rev));
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.get('User', 'a')).toBeDefined();
+        expect(await reader.get('User', 'c')).toBeDefined();
+        expect(await reader.get('Group', 'g-undone')).toBeUndefined();
+        expect(await reader.get('User', 'b')).toBeUndefined();
+      });
+
+      it('allocates revisions monotonic and gap-free, also under concurrent writes', async () => {
+        const tenant = await newTenant();
+        const revisions = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            write(tenant, (tx, rev) => tx.insert('User', user(`u${i}`, { userName: `user${i}` }, rev))),
+          ),
+        );
+        expect([...revisions].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        const changes = await store.changes(tenant.id, 0, 100);
+        expect(changes.map((c) => c.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        // Each revision's change row is the one its own transaction wrote.
+        expect(changes.every((c) => c.change.resourceId === `r${c.revision}`)).toBe(true);
+      });
+
+      it('does not let a writer outlive its transaction', async () => {
+        const tenant = await newTenant();
+        let leaked: ScimWriter | undefined;
+        await store.write(tenant.id, async (tx) => {
+          leaked = tx;
+        });
+        await expectCode(leaked!.nextRevision(), 'internal');
+      });
+
+      it('reads the change log after a revision, oldest first, up to a limit', async () => {
+        const tenant = await newTenant();
+        for (let i = 0; i < 5; i++) await write(tenant, async () => undefined);
+        const all = await store.changes(tenant.id, 0, 100);
+        expect(all.map((c) => c.revision)).toEqual([1, 2, 3, 4, 5]);
+        expect(all[0]).toEqual({ revision: 1, at: at(1), actor: { tokenId: null, kind: 'system' }, change: change(1) });
+        expect((await store.changes(tenant.id, 2, 2)).map((c) => c.revision)).toEqual([3, 4]);
+        expect(await store.changes(tenant.id, 5, 10)).toEqual([]);
+      });
+    });
+
+    describe('memberships', () => {
+      it('adds, lists and removes members, reporting only what changed', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('Group', group('g', { displayName: 'G' }, rev));
+          expect(
+            await tx.addMembers('g', [
+              { value: 'u1', type: 'User' },
+              { value: 'u2', type: 'User' },
+              { value: 'u1', type: 'User' },
+              { value: 'g2', type: 'Group' },
+            ]),
+          ).toEqual(['u1', 'u2', 'g2']);
+          expect(await tx.addMembers('g', [{ value: 'u2', type: 'User' }, { value: 'u3', type: 'User' }])).toEqual(['u3']);
+          expect(await tx.addMembers('g', [])).toEqual([]);
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.memberIds('g')).toEqual([
+          { value: 'g2', type: 'Group' },
+          { value: 'u1', type: 'User' },
+          { value: 'u2', type: 'User' },
+          { value: 'u3', type: 'User' },
+        ]);
+        await write(tenant, async (tx) => {
+          expect(await tx.removeMembers('g', ['u1', 'nope', 'u1'])).toEqual(['u1']);
+          expect(await tx.removeMembers('g', [])).toEqual([]);
+          expect((await tx.removeMembers('g', 'all')).sort()).toEqual(['g2', 'u2', 'u3']);
+        });
+        expect(await reader.memberIds('g')).toEqual([]);
+      });
+
+      it('adds and removes 10,000 members', async () => {
+        const tenant = await newTenant();
+        const ids = Array.from({ length: 10_000 }, (_, i) => `member-${String(i).padStart(5, '0')}`);
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('Group', group('big', { displayName: 'Big' }, rev));
+          const added = await tx.addMembers('big', ids.map((value) => ({ value, type: 'User' as const })));
+          expect(added).toHaveLength(10_000);
+          expect(added).toEqual(ids);
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.memberIds('big')).toHaveLength(10_000);
+        expect((await reader.get('Group', 'big', { members: true }))?.members).toHaveLength(10_000);
+        await write(tenant, async (tx) => {
+          expect(await tx.addMembers('big', ids.slice(0, 5000).map((value) => ({ value, type: 'User' as const })))).toEqual([]);
+          expect(await tx.removeMembers('big', ids.slice(0, 9_000))).toHaveLength(9_000);
+        });
+        expect(await reader.memberIds('big')).toHaveLength(1_000);
+      });
+
+      it('reads members with display names only when asked', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('u1', { userName: 'alice', displayName: 'Alice A.' }, rev));
+          await tx.insert('User', user('u2', { userName: 'bob' }, rev));
+          await tx.insert('Group', group('g', { displayName: 'G' }, rev));
+          await tx.insert('Group', group('child', { displayName: 'Child' }, rev));
+          await tx.insert('Group', group('empty', { displayName: 'Empty' }, rev));
+          await tx.addMembers('g', [
+            { value: 'u1', type: 'User' },
+            { value: 'u2', type: 'User' },
+            { value: 'child', type: 'Group' },
+          ]);
+        });
+        const reader = store.reader(tenant.id);
+        expect((await reader.get('Group', 'g'))?.members).toBeUndefined();
+        expect((await reader.get('Group', 'g', { members: false }))?.members).toBeUndefined();
+        expect((await reader.get('Group', 'g', { members: true }))?.members).toEqual([
+          { value: 'child', type: 'Group', display: 'Child' },
+          { value: 'u1', type: 'User', display: 'Alice A.' },
+          { value: 'u2', type: 'User', display: 'bob' },
+        ]);
+        const page = await reader.list('Group', { startIndex: 1, count: 10, members: true });
+        expect(page.resources.map((g) => [g.id, g.members?.length])).toEqual([
+          ['g', 3],
+          ['child', 0],
+          ['empty', 0],
+        ]);
+        expect((await reader.list('Group', { startIndex: 1, count: 10 })).resources.every((g) => g.members === undefined)).toBe(true);
+      });
+
+      it("reads a user's direct and indirect groups, surviving membership cycles", async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('u', { userName: 'u' }, rev));
+          await tx.insert('User', user('loner', { userName: 'loner' }, rev));
+          for (const id of ['team', 'dept', 'org', 'direct-and-nested']) {
+            await tx.insert('Group', group(id, { displayName: id.toUpperCase() }, rev));
+          }
+          await tx.addMembers('team', [{ value: 'u', type: 'User' }]);
+          await tx.addMembers('direct-and-nested', [{ value: 'u', type: 'User' }]);
+          await tx.addMembers('dept', [{ value: 'team', type: 'Group' }]);
+          await tx.addMembers('org', [{ value: 'dept', type: 'Group' }, { value: 'direct-and-nested', type: 'Group' }]);
+          // A cycle: org contains dept contains team contains org.
+          await tx.addMembers('team', [{ value: 'org', type: 'Group' }]);
+          await tx.addMembers('org', [{ value: 'team', type: 'Group' }]);
+          await tx.addMembers('dept', [{ value: 'direct-and-nested', type: 'Group' }]);
+        });
+        const reader = store.reader(tenant.id);
+        const found = await reader.get('User', 'u', { groups: true });
+        expect([...(found?.groups ?? [])].sort((x, y) => x.value.localeCompare(y.value))).toEqual([
+          { value: 'dept', display: 'DEPT', type: 'indirect' },
+          { value: 'direct-and-nested', display: 'DIRECT-AND-NESTED', type: 'direct' },
+          { value: 'org', display: 'ORG', type: 'indirect' },
+          { value: 'team', display: 'TEAM', type: 'direct' },
+        ]);
+        expect((await reader.get('User', 'u'))?.groups).toBeUndefined();
+        const page = await reader.list('User', { startIndex: 1, count: 10, groups: true });
+        expect(page.resources.map((r) => [r.id, r.groups?.length])).toEqual([
+          ['u', 4],
+          ['loner', 0],
+        ]);
+      });
+
+      it('removing a user drops it from its groups and bumps their version', async () => {
+        const tenant = await newTenant();
+        const r1 = await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('u', { userName: 'u' }, rev));
+          await tx.insert('User', user('v', { userName: 'v' }, rev));
+          for (const id of ['g1', 'g2', 'untouched']) await tx.insert('Group', group(id, { displayName: id }, rev));
+          await tx.addMembers('g1', [{ value: 'u', type: 'User' }, { value: 'v', type: 'User' }]);
+          await tx.addMembers('g2', [{ value: 'u', type: 'User' }]);
+          await tx.addMembers('untouched', [{ value: 'v', type: 'User' }]);
+        });
+        const r2 = await write(tenant, async (tx, rev) => {
+          expect(await tx.remove('User', 'u', rev, at(rev))).toBe(true);
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.memberIds('g1')).toEqual([{ value: 'v', type: 'User' }]);
+        expect(await reader.memberIds('g2')).toEqual([]);
+        expect(await reader.get('Group', 'g1')).toMatchObject({ version: r2, lastModified: at(r2), created: at(r1) });
+        expect(await reader.get('Group', 'g2')).toMatchObject({ version: r2, lastModified: at(r2) });
+        expect(await reader.get('Group', 'untouched')).toMatchObject({ version: r1, lastModified: at(r1) });
+        expect(await reader.memberIds('untouched')).toEqual([{ value: 'v', type: 'User' }]);
+      });
+
+      it('removing a group drops its own members and its memberships in other groups', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('u', { userName: 'u' }, rev));
+          for (const id of ['parent', 'child']) await tx.insert('Group', group(id, { displayName: id }, rev));
+          await tx.addMembers('child', [{ value: 'u', type: 'User' }]);
+          await tx.addMembers('parent', [{ value: 'child', type: 'Group' }]);
+        });
+        const r2 = await write(tenant, async (tx, rev) => {
+          expect(await tx.remove('Group', 'child', rev, at(rev))).toBe(true);
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.memberIds('parent')).toEqual([]);
+        expect(await reader.memberIds('child')).toEqual([]);
+        expect((await reader.get('Group', 'parent'))?.version).toBe(r2);
+        expect((await reader.get('User', 'u', { groups: true }))?.groups).toEqual([]);
+      });
+
+      it('tells which ids exist and as what, for any number of ids', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('u1', { userName: 'u1' }, rev));
+          await tx.insert('Group', group('g1', { displayName: 'g1' }, rev));
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.kindsOf([])).toEqual(new Map());
+        expect(await reader.kindsOf(['u1', 'g1', 'nope', 'u1'])).toEqual(
+          new Map<string, ResourceTypeName>([
+            ['u1', 'User'],
+            ['g1', 'Group'],
+          ]),
+        );
+        const many = [...Array.from({ length: 40_000 }, (_, i) => `missing-${i}`), 'g1', 'u1'];
+        expect(await reader.kindsOf(many)).toEqual(
+          new Map<string, ResourceTypeName>([
+            ['g1', 'Group'],
+            ['u1', 'User'],
+          ]),
+        );
+      });
+    });
+
+    describe('listing', () => {
+      const names = ['delta', 'Alpha', 'charlie', 'bravo', 'Echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+      let tenant: Tenant;
+      let reader: ReturnType<Store['reader']>;
+      beforeAll(async () => {
+        tenant = await newTenant();
+        // Every third user has no displayName, to see where missing sort keys go.
+        await addUsers(
+          tenant,
+          names.map((userName, i) => (i % 3 === 2 ? { userName } : { userName, displayName: `${names[names.length - 1 - i]}` })),
+        );
+        reader = store.reader(tenant.id);
+      });
+      const ids = (page: { resources: readonly { id: string }[] }) => page.resources.map((r) => r.id);
+      const all = names.map((_, i) => `u${i}`);
+
+      it('pages by startIndex and count in creation order, with the total', async () => {
+        const first = await reader.list('User', { startIndex: 1, count: 5 });
+        expect(first.totalResults).toBe(12);
+        expect(ids(first)).toEqual(all.slice(0, 5));
+        expect(first.nextCursor).toBeUndefined();
+        const second = await reader.list('User', { startIndex: 6, count: 5 });
+        expect(ids(second)).toEqual(all.slice(5, 10));
+        const last = await reader.list('User', { startIndex: 11, count: 5 });
+        expect(last).toMatchObject({ totalResults: 12 });
+        expect(ids(last)).toEqual(all.slice(10));
+        expect(await reader.list('User', { startIndex: 13, count: 5 })).toEqual({ totalResults: 12, resources: [] });
+        expect(ids(await reader.list('User', { startIndex: 0, count: 2 }))).toEqual(['u0', 'u1']);
+        expect(ids(await reader.list('User', { startIndex: -5, count: 2 }))).toEqual(['u0', 'u1']);
+        expect(await reader.list('User', { startIndex: 1, count: 0 })).toEqual({ totalResults: 12, resources: [] });
+        expect(await reader.list('Group', { startIndex: 1, count: 10 })).toEqual({ totalResults: 0, resources: [] });
+      });
+
+      it('sorts by userName ignoring case, ascending and descending', async () => {
+        const sorted = [...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
+        const asc = await reader.list('User', { startIndex: 1, count: 100, sortBy: attr('User', 'userName') });
+        expect(asc.resources.map((r) => r.doc['userName'])).toEqual(sorted);
+        const desc = await reader.list('User', { startIndex: 1, count: 100, sortBy: attr('User', 'userName'), descending: true });
+        expect(desc.resources.map((r) => r.doc['userName'])).toEqual([...sorted].reverse());
+        const page2 = await reader.list('User', { startIndex: 4, count: 3, sortBy: attr('User', 'userName') });
+        expect(page2.resources.map((r) => r.doc['userName'])).toEqual(sorted.slice(3, 6));
+      });
+
+      it('puts resources without the sort attribute last, in creation order, either direction', async () => {
+        const missing = all.filter((_, i) => i % 3 === 2);
+        for (const descending of [false, true]) {
+          const page = await reader.list('User', { startIndex: 1, count: 100, sortBy: attr('User', 'displayName'), descending });
+          expect(ids(page).slice(-missing.length)).toEqual(missing);
+          const present = page.resources.slice(0, -missing.length).map((r) => String(r.doc['displayName']));
+          const expected = [...present].sort();
+          expect(present).toEqual(descending ? expected.reverse() : expected);
+        }
+      });
+
+      it('walks with cursors, visiting every row exactly once, in every order', async () => {
+        const orders: Omit<ListQuery, 'startIndex' | 'count'>[] = [
+          {},
+          { sortBy: attr('User', 'userName') },
+          { sortBy: attr('User', 'userName'), descending: true },
+          { sortBy: attr('User', 'displayName') },
+          { sortBy: attr('User', 'displayName'), descending: true },
+        ];
+        for (const order of orders) {
+          for (const count of [1, 5, 12, 50]) {
+            const expected = ids(await reader.list('User', { ...order, startIndex: 1, count: 100 }));
+            const seen: string[] = [];
+            let cursor: string | undefined = '';
+            let pages = 0;
+            while (cursor !== undefined) {
+              const page: Awaited<ReturnType<typeof reader.list>> = await reader.list('User', { ...order, startIndex: 1, count, cursor });
+              expect(page.totalResults).toBe(12);
+              expect(page.resources.length).toBeLessThanOrEqual(count);
+              seen.push(...ids(page));
+              cursor = page.nextCursor;
+              if (cursor !== undefined) expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+              expect(++pages).toBeLessThan(20);
+            }
+            expect(seen).toEqual(expected);
+            expect(pages).toBe(Math.max(1, Math.ceil(12 / count)));
+          }
+        }
+      });
+
+      it('keeps a cursor walk exact while rows are added and removed', async () => {
+        const t = await newTenant();
+        await addUsers(t, ['a', 'b', 'c', 'd', 'e', 'f'].map((userName) => ({ userName })));
+        const r = store.reader(t.id);
+        const query = { startIndex: 1, count: 2, sortBy: attr('User', 'userName') };
+        const first = await r.list('User', { ...query, cursor: '' });
+        expect(first.resources.map((x) => x.doc['userName'])).toEqual(['a', 'b']);
+        await write(t, async (tx, rev) => {
+          await tx.remove('User', 'u0', rev, at(rev)); // 'a', already seen
+          await tx.remove('User', 'u2', rev, at(rev)); // 'c', not seen yet
+          await tx.insert('User', user('new', { userName: 'bb' }, rev)); // lands after 'b'
+        });
+        const seen: unknown[] = [];
+        let cursor = first.nextCursor;
+        while (cursor) {
+          const page = await r.list('User', { ...query, cursor });
+          seen.push(...page.resources.map((x) => x.doc['userName']));
+          cursor = page.nextCursor;
+        }
+        expect(seen).toEqual(['bb', 'd', 'e', 'f']);
+      });
+
+      it('refuses malformed and foreign cursors', async () => {
+        const first = await reader.list('User', { startIndex: 1, count: 2, cursor: '' });
+        const cursor = first.nextCursor!;
+        expect(cursor).toBeDefined();
+        for (const bad of ['!!!', 'abc', Buffer.from('[1,"x",1,"n"]').toString('base64url'), `${cursor}x`]) {
+          await expectCode(reader.list('User', { startIndex: 1, count: 2, cursor: bad }), 'invalid_cursor');
+        }
+        // Another tenant, another resource type, another sort order: not this walk's cursor.
+        await expectCode(store.reader((await newTenant()).id).list('User', { startIndex: 1, count: 2, cursor }), 'invalid_cursor');
+        await expectCode(reader.list('Group', { startIndex: 1, count: 2, cursor }), 'invalid_cursor');
+        await expectCode(
+          reader.list('User', { startIndex: 1, count: 2, cursor, sortBy: attr('User', 'userName') }),
+          'invalid_cursor',
+        );
+        // The right query accepts it.
+        expect(ids(await reader.list('User', { startIndex: 1, count: 2, cursor }))).toEqual(['u2', 'u3']);
+      });
+    });
+  });
+}
+
+function change(revision: number): ChangeSet {
+  return { resourceType: 'User', resourceId: `r${revision}`, operation: 'create', attributes: [], membersAdded: [], membersRemoved: [] };
+}
+
+/** A resolved attribute path, as the filter resolver would produce for `name` or `top.sub`. */
+export function attr(type: ResourceTypeName, path: string): ResolvedAttr {
+  const [topName, subName] = path.split('.') as [string, string | undefined];
+  const top = findTopAttribute(RESOURCE_TYPES[type], undefined, topName);
+  if (!top) throw new Error(`no attribute ${path}`);
+  const sub = subName === undefined ? undefined : findSubAttribute(top.def, subName);
+  return { schema: top.schema, top: top.def, ...(sub ? { sub } : {}) };
+}
+
+async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, `expected AppError(${code})`).toBeInstanceOf(AppError);
+  expect((err as AppError).code).toBe(code);
+}

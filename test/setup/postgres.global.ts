@@ -1,0 +1,165 @@
+import { execFile as execFileCallback, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+
+const execFile = promisify(execFileCallback);
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A PostgreSQL server for this test run (`postgres://…/postgres`); absent when none could be had. */
+    pgUrl?: string;
+    /** Test databases are named `<prefix>_<random>`; teardown drops every one of them. */
+    pgDatabasePrefix?: string;
+  }
+}
+
+/**
+ * vitest globalSetup: gives the run a PostgreSQL server, so the PostgreSQL store and e2e suites run
+ * in every `npm test`, like the SQLite ones.
+ *
+ * - `SCIMITAR_TEST_PG_URL` set: that server is used (each test file creates its own database on it).
+ * - otherwise a throwaway server is started from the local binaries (`initdb` into a temp dir, on
+ *   127.0.0.1 and a free port, durability off) and removed at the end. PostgreSQL refuses to run as
+ *   root, so under root it runs as the `postgres` user.
+ * - no binaries: in CI (`CI` set) that is a failure; elsewhere the PostgreSQL suites skip loudly.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const prefix = `scimitar_test_${randomBytes(3).toString('hex')}`;
+  const external = process.env['SCIMITAR_TEST_PG_URL'];
+  if (external) {
+    project.provide('pgUrl', external);
+    project.provide('pgDatabasePrefix', prefix);
+    return () => dropTestDatabases(external, prefix);
+  }
+
+  const bindir = findBinDir();
+  if (!bindir) {
+    const message =
+      'PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and `pg_config --bindir`): ' +
+      'install them (`apt-get install postgresql`) or set SCIMITAR_TEST_PG_URL to a server';
+    if (process.env['CI']) throw new Error(`${message}; CI must run the PostgreSQL suites`);
+    console.warn(`\n\x1b[33m⚠ ${message}. PostgreSQL tests are SKIPPED.\x1b[0m\n`);
+    return async () => undefined;
+  }
+
+  const server = await startThrowawayServer(bindir);
+  project.provide('pgUrl', server.url);
+  project.provide('pgDatabasePrefix', prefix);
+  return async () => {
+    await server.stop();
+  };
+}
+
+function findBinDir(): string | undefined {
+  const preferred = '/usr/lib/postgresql/15/bin';
+  if (existsSync(join(preferred, 'initdb'))) return preferred;
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    if (dir && existsSync(join(dir, 'initdb'))) return dir;
+  } catch {
+    // no pg_config on PATH
+  }
+  try {
+    const versions = readdirSync('/usr/lib/postgresql')
+      .filter((v) => /^\d+$/.test(v) && existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))
+      .sort((a, b) => Number(b) - Number(a));
+    if (versions[0]) return `/usr/lib/postgresql/${versions[0]}/bin`;
+  } catch {
+    // no /usr/lib/postgresql
+  }
+  return undefined;
+}
+
+interface ThrowawayServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+async function startThrowawayServer(bindir: string): Promise<ThrowawayServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'scimitar-pg-'));
+  const data = join(dir, 'data');
+  const log = join(dir, 'server.log');
+  const asRoot = process.getuid?.() === 0;
+  const run = async (program: string, args: string[]) => {
+    const [file, argv] = asRoot
+      ? ['runuser', ['-u', 'postgres', '--', join(bindir, program), ...args]]
+      : [join(bindir, program), args];
+    return execFile(file, argv, { cwd: dir, timeout: 120_000 });
+  };
+
+  try {
+    if (asRoot) {
+      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+      await chown(dir, uid, gid);
+    }
+    await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
+
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort();
+      const options = [
+        `-c listen_addresses=127.0.0.1`,
+        `-c port=${port}`,
+        `-c unix_socket_directories=${dir}`,
+        '-c fsync=off',
+        '-c full_page_writes=off',
+        '-c synchronous_commit=off',
+        '-c max_connections=300',
+      ].join(' ');
+      try {
+        await run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', options, 'start']);
+      } catch (err) {
+        lastError = err;
+        continue; // most likely the port was taken between probing and binding
+      }
+      const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+      return {
+        url,
+        async stop() {
+          await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    const serverLog = await readFile(log, 'utf8').catch(() => '');
+    throw new Error(`could not start the test PostgreSQL server: ${String(lastError)}\n${serverLog}`);
+  } catch (err) {
+    await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** On a server we do not own, remove what this run created (and nothing else). */
+async function dropTestDatabases(url: string, prefix: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [
+      `${prefix}\\_%`,
+    ]);
+    for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
+  } finally {
+    await client.end();
+  }
+}
