@@ -110,12 +110,14 @@ function matches(actual: unknown, op: Test, expected: FilterValue, leaf: Attribu
     case 'reference':
     case 'binary':
       if (typeof actual !== 'string' || typeof expected !== 'string') return false;
-      return leaf.caseExact ? matchesString(op, actual, expected) : matchesString(op, actual.toLowerCase(), expected.toLowerCase());
+      if (leaf.caseExact) return matchesString(op, actual, expected);
+      return matchesString(op, actual.toLowerCase(), expected.toLowerCase());
     case 'boolean':
       return op === 'eq' && typeof actual === 'boolean' && actual === expected;
     case 'integer':
     case 'decimal':
-      return typeof actual === 'number' && typeof expected === 'number' && ordered(op, compareNumbers(actual, expected));
+      if (typeof actual !== 'number' || typeof expected !== 'number') return false;
+      return ordered(op, compareNumbers(actual, expected));
     case 'dateTime':
       if (typeof actual !== 'string' || typeof expected !== 'string') return false;
       return ordered(op, compareNumbers(Date.parse(actual), Date.parse(expected)));

@@ -21,16 +21,16 @@ const NUMBER_START = /[-0-9]/;
 const NUMBER_PART = /[A-Za-z0-9_$:.+-]/;
 /** RFC 8259 §6. */
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
-  '"': '"',
-  '\\': '\\',
-  '/': '/',
-  b: '\b',
-  f: '\f',
-  n: '\n',
-  r: '\r',
-  t: '\t',
-};
+const SIMPLE_ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['"', '"'],
+  ['\\', '\\'],
+  ['/', '/'],
+  ['b', '\b'],
+  ['f', '\f'],
+  ['n', '\n'],
+  ['r', '\r'],
+  ['t', '\t'],
+]);
 const MAX_SHOWN = 40;
 
 /** Splits `text` into tokens ending with an `end` token. Throws `Rejection` with the offending position. */
@@ -38,7 +38,7 @@ export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
-    const ch = text[i] as string;
+    const ch = text[i];
     if (WHITESPACE.has(ch)) {
       i += 1;
     } else if (PUNCTUATION.has(ch)) {
@@ -73,7 +73,7 @@ export function describeToken(token: Token, text: string): string {
 
 function runEnd(text: string, from: number, part: RegExp): number {
   let end = from;
-  while (end < text.length && part.test(text[end] as string)) end += 1;
+  while (end < text.length && part.test(text[end])) end += 1;
   return end;
 }
 
@@ -92,7 +92,7 @@ function readString(text: string, start: number): Token {
   let value = '';
   let i = start + 1;
   while (i < text.length) {
-    const ch = text[i] as string;
+    const ch = text[i];
     if (ch === '"') return { kind: 'string', start, end: i + 1, value };
     if (ch === '\\') {
       const [decoded, length] = readEscape(text, i);
@@ -110,8 +110,8 @@ function readString(text: string, start: number): Token {
 
 /** Decodes the escape at `at` (a backslash); returns the text and the escape's length. */
 function readEscape(text: string, at: number): [string, number] {
-  const letter = text[at + 1];
-  const simple = letter === undefined ? undefined : SIMPLE_ESCAPES[letter];
+  const letter = text.charAt(at + 1);
+  const simple = SIMPLE_ESCAPES.get(letter);
   if (simple !== undefined) return [simple, 2];
   const digits = text.slice(at + 2, at + 6);
   // Each `\uXXXX` is one UTF-16 code unit, so surrogate pairs written as two escapes join up.

@@ -55,7 +55,10 @@ describe('parseFilter: valid filters', () => {
     ['title eq null', cmp('title', 'eq', null)],
     ['title eq ""', cmp('title', 'eq', '')],
     // keywords, operators and literals are case-insensitive
-    ['userName EQ "x" AND title Pr OR NOT (active eq TRUE)', or(and(cmp('userName', 'eq', 'x'), pr('title')), not(cmp('active', 'eq', true)))],
+    [
+      'userName EQ "x" AND title Pr OR NOT (active eq TRUE)',
+      or(and(cmp('userName', 'eq', 'x'), pr('title')), not(cmp('active', 'eq', true))),
+    ],
     ['title eq NULL', cmp('title', 'eq', null)],
     // precedence: and binds tighter than or; both associate to the left
     ['a eq 1 or b eq 2 and c eq 3', or(cmp('a', 'eq', 1), and(cmp('b', 'eq', 2), cmp('c', 'eq', 3)))],
@@ -84,7 +87,10 @@ describe('parseFilter: valid filters', () => {
       vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'co', '@x'))),
     ],
     ['emails[not (type eq "work")] and userName pr', and(vp('emails', not(cmp('type', 'eq', 'work'))), pr('userName'))],
-    [`${ENTERPRISE}:manager[value eq "m"]`, { kind: 'valuePath', path: at('manager', undefined, ENTERPRISE), filter: cmp('value', 'eq', 'm') }],
+    [
+      `${ENTERPRISE}:manager[value eq "m"]`,
+      { kind: 'valuePath', path: at('manager', undefined, ENTERPRISE), filter: cmp('value', 'eq', 'm') },
+    ],
     // Entra's `[filter].sub op value` becomes one valuePath
     ['emails[type eq "work"].value eq "x"', vp('emails', and(cmp('type', 'eq', 'work'), cmp('value', 'eq', 'x')))],
     [

@@ -36,7 +36,18 @@ export function parseFilter(text: string, limits: Partial<FilterLimits> = {}): R
   });
 }
 
-const OPERATORS: ReadonlySet<string> = new Set<CompareOp | 'pr'>(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'pr']);
+const OPERATORS: ReadonlySet<string> = new Set<CompareOp | 'pr'>([
+  'eq',
+  'ne',
+  'co',
+  'sw',
+  'ew',
+  'gt',
+  'ge',
+  'lt',
+  'le',
+  'pr',
+]);
 const LITERALS: ReadonlyMap<string, FilterValue> = new Map([
   ['true', true],
   ['false', false],
@@ -69,7 +80,7 @@ export class Parser {
 
   peek(): Token {
     // INVARIANT: the token list ends with an `end` token and `next` never moves past it.
-    return this.tokens[this.index] as Token;
+    return this.tokens[this.index];
   }
 
   next(): Token {
@@ -99,9 +110,12 @@ export class Parser {
     this.next();
     const colon = token.text.lastIndexOf(':');
     const uri = colon < 0 ? undefined : token.text.slice(0, colon);
-    const [attr = '', sub, ...rest] = token.text.slice(colon + 1).split('.');
+    const [attr, sub, ...rest] = token.text.slice(colon + 1).split('.');
     const valid =
-      (uri === undefined || URN.test(uri)) && ATTRNAME.test(attr) && (sub === undefined || ATTRNAME.test(sub)) && rest.length === 0;
+      (uri === undefined || URN.test(uri)) &&
+      ATTRNAME.test(attr) &&
+      (sub === undefined || ATTRNAME.test(sub)) &&
+      rest.length === 0;
     if (!valid) throw new Rejection(`invalid attribute path \`${token.text}\``, token.start);
     return { ...(uri === undefined ? {} : { uri }), attr, ...(sub === undefined ? {} : { sub }) };
   }

@@ -37,7 +37,10 @@ describe('parsePatchPath', () => {
     [`${ENTERPRISE}:manager.value`, { attr: { uri: ENTERPRISE, attr: 'manager', sub: 'value' } }],
     [
       `${ENTERPRISE}:manager[value eq "x"]`,
-      { attr: { uri: ENTERPRISE, attr: 'manager' }, filter: { kind: 'compare', path: { attr: 'value' }, op: 'eq', value: 'x' } },
+      {
+        attr: { uri: ENTERPRISE, attr: 'manager' },
+        filter: { kind: 'compare', path: { attr: 'value' }, op: 'eq', value: 'x' },
+      },
     ],
     // a bare extension URN is the whole extension, in its canonical spelling
     [ENTERPRISE, { attr: { uri: ENTERPRISE, attr: '' } }],

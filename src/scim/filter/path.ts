@@ -25,7 +25,9 @@ export interface PatchPath {
  * from `urn:…:2.0:userName` (an attribute of schema `urn:…:2.0`): the grammar reads both alike.
  */
 const EXTENSION_URNS: ReadonlyMap<string, string> = new Map(
-  Object.values(RESOURCE_TYPES).flatMap((rt) => rt.extensions.map((e) => [e.schema.id.toLowerCase(), e.schema.id] as const)),
+  Object.values(RESOURCE_TYPES).flatMap((rt) =>
+    rt.extensions.map((e) => [e.schema.id.toLowerCase(), e.schema.id] as const),
+  ),
 );
 
 /**

@@ -24,7 +24,11 @@ const path = (withSub: boolean): fc.Arbitrary<AttrPath> =>
       attr: name,
       sub: withSub ? fc.option(name, { nil: undefined }) : fc.constant(undefined),
     })
-    .map(({ uri, attr, sub }) => ({ ...(uri === undefined ? {} : { uri }), attr, ...(sub === undefined ? {} : { sub }) }));
+    .map(({ uri, attr, sub }) => ({
+      ...(uri === undefined ? {} : { uri }),
+      attr,
+      ...(sub === undefined ? {} : { sub }),
+    }));
 const value = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)) }),

@@ -1,6 +1,13 @@
 import type { AttributeDef, AttributeType, ResourceTypeDef } from '../../core/attribute.js';
 import type { Result } from '../../core/errors.js';
-import { leafOf, type AttrPath, type CompareOp, type Filter, type FilterValue, type ResolvedAttr } from '../../core/filter.js';
+import {
+  leafOf,
+  type AttrPath,
+  type CompareOp,
+  type Filter,
+  type FilterValue,
+  type ResolvedAttr,
+} from '../../core/filter.js';
 import { findSubAttribute, findTopAttribute } from '../schema/lookup.js';
 import { attempt, Rejection } from './failure.js';
 import { namesWholeSchema } from './path.js';
@@ -40,11 +47,17 @@ const ORDERING_OPS: ReadonlySet<CompareOp> = new Set(['gt', 'ge', 'lt', 'le']);
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 /** `scope` is the attribute of the enclosing `[…]`, whose sub-attributes the inner paths name. */
-function resolveNode(filter: Filter<AttrPath>, rt: ResourceTypeDef, scope: ResolvedAttr | undefined): Filter<ResolvedAttr> {
+function resolveNode(
+  filter: Filter<AttrPath>,
+  rt: ResourceTypeDef,
+  scope: ResolvedAttr | undefined,
+): Filter<ResolvedAttr> {
   switch (filter.kind) {
     case 'and':
-    case 'or':
-      return { kind: filter.kind, left: resolveNode(filter.left, rt, scope), right: resolveNode(filter.right, rt, scope) };
+    case 'or': {
+      const left = resolveNode(filter.left, rt, scope);
+      return { kind: filter.kind, left, right: resolveNode(filter.right, rt, scope) };
+    }
     case 'not':
       return { kind: 'not', filter: resolveNode(filter.filter, rt, scope) };
     case 'present':
@@ -67,11 +80,10 @@ function resolveCompare(
   if (value === null) return nullTest(op, path);
   const target = impliedValue(path);
   const leaf = leafOf(target);
-  const normalised = coerce(value, leaf, shown(target));
   if (!operatorApplies(op, leaf.type)) {
     throw new Rejection(`\`${op}\` does not apply to ${leaf.type} attribute \`${shown(target)}\``);
   }
-  return { kind: 'compare', path: target, op, value: normalised };
+  return { kind: 'compare', path: target, op, value: coerce(value, leaf, shown(target)) };
 }
 
 function resolveValuePath(
@@ -168,7 +180,7 @@ function toInstant(text: string): string | undefined {
   const millis = Date.parse(text);
   if (match === null || Number.isNaN(millis)) return undefined;
   // Date.parse rolls `2026-02-30` over into March; a day that does not exist is an error instead.
-  const [year, month, day] = match.slice(1, 4).map(Number) as [number, number, number];
+  const [year, month, day] = match.slice(1, 4).map(Number);
   const probe = new Date(0);
   probe.setUTCFullYear(year, month - 1, day);
   if (probe.getUTCDate() !== day) return undefined;

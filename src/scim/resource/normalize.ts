@@ -69,7 +69,7 @@ export function normalizeResource(
     const top = resolveKey(rt, key);
     if (top === undefined) {
       unknown.push(key);
-    } else if (top.def.name === 'members' && !top.extension) {
+    } else if (isMembers(top)) {
       members = toMemberValues(normalizeValue(top.def, raw, 'members'));
     } else if (top.def.mutability === 'readWrite' || top.def.mutability === 'immutable') {
       put(doc, top, normalizeValue(top.def, raw, qualifiedName(top)));
@@ -147,6 +147,11 @@ export function toMemberValues(normalized: unknown): MemberValue[] {
     byId.set(value, { value, type: canonical });
   }
   return [...byId.values()];
+}
+
+/** A group's `members`: kept out of the document, since the store keeps memberships as rows. */
+export function isMembers(top: TopAttribute): boolean {
+  return top.def.name === 'members' && !top.extension;
 }
 
 /** `urn:…:enterprise:2.0:User:department` for extension attributes, the bare name otherwise. */
