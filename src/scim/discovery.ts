@@ -148,7 +148,7 @@ function describeAttribute(def: AttributeDef): DiscoveryDocument {
     ...(def.canonicalValues !== undefined && def.canonicalValues.length > 0
       ? { canonicalValues: [...def.canonicalValues] }
       : {}),
-    ...(def.type === 'reference' ? { referenceTypes: [...(def.referenceTypes ?? ['external'])] } : {}),
+    ...(def.referenceTypes !== undefined ? { referenceTypes: [...def.referenceTypes] } : {}),
     ...(def.subAttributes !== undefined ? { subAttributes: def.subAttributes.map(describeAttribute) } : {}),
   };
 }

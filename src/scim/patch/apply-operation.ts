@@ -118,12 +118,15 @@ function merge(def: AttributeDef, current: Element | undefined, change: Element,
   return out;
 }
 
-/** RFC 7644 §3.5.2.1: add appends, skipping values that add nothing to one already there. */
+/**
+ * RFC 7644 §3.5.2.1: add appends, skipping values identical to one already there. (Members, whose
+ * `type` may or may not ride along, are deduplicated by id afterwards, in `toMemberValues`.)
+ */
 function append(list: unknown[], incoming: unknown[]): unknown[] {
   const out = [...list];
   const written = new Set<unknown>();
   for (const item of incoming) {
-    if (out.some((existing) => contains(existing, item))) continue;
+    if (out.some((existing) => isDeepStrictEqual(existing, item))) continue;
     out.push(item);
     written.add(item);
   }
@@ -140,19 +143,14 @@ function withOnePrimary(list: unknown[], written: ReadonlySet<unknown>): unknown
   return list.map((e) => (!written.has(e) && isPlainObject(e) && e.primary === true ? { ...e, primary: false } : e));
 }
 
-/** Whether `element` already holds everything `item` says. */
-function contains(element: unknown, item: unknown): boolean {
-  if (!isPlainObject(element) || !isPlainObject(item)) return isDeepStrictEqual(element, item);
-  return Object.entries(item).every(([name, value]) => isDeepStrictEqual(element[name], value));
-}
-
 /**
  * Whether a listed `item` of a remove names `element`: by `value` when it has one (a member by id,
- * whatever `$ref` or `type` ride along; an email by address), otherwise by its sub-attributes.
+ * whatever `$ref` or `type` ride along; an email by address), otherwise by all the sub-attributes it gives.
  */
 function names(item: unknown, element: unknown): boolean {
-  if (isPlainObject(item) && isPlainObject(element) && item.value !== undefined) return isDeepStrictEqual(item.value, element.value);
-  return contains(element, item);
+  if (!isPlainObject(item) || !isPlainObject(element)) return isDeepStrictEqual(item, element);
+  if (item.value !== undefined) return isDeepStrictEqual(item.value, element.value);
+  return Object.entries(item).every(([name, value]) => isDeepStrictEqual(element[name], value));
 }
 
 function listOf(value: unknown): unknown[] {

@@ -40,7 +40,7 @@ export function multiValued(
     name,
     description,
     [
-      attr('value', valueType, `the value of the ${name} entry`),
+      attr('value', valueType, `the value of the ${name} entry`, valueType === 'reference' ? { referenceTypes: ['external'] } : {}),
       attr('display', 'string', 'a human-readable name, primarily used for display purposes'),
       attr('type', 'string', `a label indicating the ${name} entry's function`, { canonicalValues: types }),
       attr('primary', 'boolean', `whether this is the primary ${name} entry`),
