@@ -1,4 +1,5 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
@@ -14,7 +15,7 @@ export interface ServerDeps {
   readonly config: Config;
   readonly store: Store;
   readonly clock: Clock;
-  readonly logger: FastifyBaseLogger;
+  readonly logger: Logger;
 }
 
 /** JSON media types a SCIM client may send; Okta documents `text/json`, Entra `application/scim+json`. */
@@ -23,14 +24,24 @@ const JSON_TYPES = /^(application\/(scim\+)?json|application\/[\w.-]+\+json|text
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config, store, clock } = deps;
   const app = Fastify({
-    loggerInstance: deps.logger,
+    // Fastify's logger type is narrower than pino's; pino's Logger is what it runs on.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.maxBodyBytes,
     requestIdHeader: 'x-request-id',
     // Connections close promptly on shutdown instead of waiting for idle keep-alive clients.
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
-    disableRequestLogging: true,
+    // Fastify logs every request at `info`; an IdP sync is thousands of requests, so they go to `debug`.
+    logController: new LogController({ disableRequestLogging: true }),
   });
+  if (deps.logger.isLevelEnabled('debug')) {
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        'request',
+      );
+    });
+  }
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_request, body, done) => {
