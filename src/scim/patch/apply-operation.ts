@@ -42,8 +42,7 @@ function editWhole(op: PatchOpName, def: AttributeDef, before: unknown, value: u
     if (value === undefined || value === null || def.type !== 'complex') return undefined;
     // IDP-BEHAVIOUR rules 2 and 4: a remove with a value removes only what it lists (Entra's member
     // removal, `manager`), never the whole attribute.
-    const listed = listOf(normalizeValue(def, value, where));
-    const kept = listOf(before).filter((element) => !listed.some((item) => names(item, element)));
+    const kept = withoutListed(listOf(before), listOf(normalizeValue(def, value, where)));
     return def.multiValued ? kept : kept[0];
   }
   const incoming = normalizeValue(def, value, where);
@@ -76,7 +75,7 @@ function editElements(op: PatchOpName, target: AttributeTarget, before: unknown,
   // Only a change that writes something creates an element; unsetting on nothing is a no-op.
   if (selected.size === 0 && Object.values(change).some((v) => v !== undefined)) {
     const created = edit(creationBase(target, path));
-    result = def.multiValued ? [...elements, created] : [created];
+    result = def.multiValued ? [...result, created] : [created];
   }
   return def.multiValued ? withOnePrimary(result, written) : result[0];
 }
@@ -124,9 +123,12 @@ function merge(def: AttributeDef, current: Element | undefined, change: Element,
  */
 function append(list: unknown[], incoming: unknown[]): unknown[] {
   const out = [...list];
+  const seen = new Set(list.map(keyOf));
   const written = new Set<unknown>();
   for (const item of incoming) {
-    if (out.some((existing) => isDeepStrictEqual(existing, item))) continue;
+    const key = keyOf(item);
+    if (seen.has(key)) continue;
+    seen.add(key);
     out.push(item);
     written.add(item);
   }
@@ -144,13 +146,34 @@ function withOnePrimary(list: unknown[], written: ReadonlySet<unknown>): unknown
 }
 
 /**
- * Whether a listed `item` of a remove names `element`: by `value` when it has one (a member by id,
- * whatever `$ref` or `type` ride along; an email by address), otherwise by all the sub-attributes it gives.
+ * The elements a remove's value list does not name. An item names elements by `value` when it has
+ * one (a member by id, whatever `$ref` or `type` ride along; an email by address), otherwise by all
+ * the sub-attributes it gives. Indexed, so removing many members from a large group stays linear.
  */
-function names(item: unknown, element: unknown): boolean {
+function withoutListed(list: unknown[], listed: unknown[]): unknown[] {
+  const byValue = new Set(listed.filter(hasValue).map((item) => keyOf(item.value)));
+  const others = listed.filter((item) => !hasValue(item));
+  return list.filter((element) => {
+    if (hasValue(element) && byValue.has(keyOf(element.value))) return false;
+    return !others.some((item) => subsetOf(item, element));
+  });
+}
+
+function hasValue(item: unknown): item is Element & { value: unknown } {
+  return isPlainObject(item) && item.value !== undefined;
+}
+
+function subsetOf(item: unknown, element: unknown): boolean {
   if (!isPlainObject(item) || !isPlainObject(element)) return isDeepStrictEqual(item, element);
-  if (item.value !== undefined) return isDeepStrictEqual(item.value, element.value);
   return Object.entries(item).every(([name, value]) => isDeepStrictEqual(element[name], value));
+}
+
+/**
+ * A key equal for deep-equal values: normalized values are JSON, at most an object of scalars (SCIM
+ * has no deeper nesting), so sorting an object's keys is enough.
+ */
+function keyOf(value: unknown): string {
+  return JSON.stringify(isPlainObject(value) ? Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)) : value);
 }
 
 function listOf(value: unknown): unknown[] {

@@ -409,7 +409,7 @@ describe('errors', () => {
     ['a member without value', { op: 'add', path: 'members', value: [{ type: 'User' }] }, 'invalid_value'],
     ['a member of an unknown type', { op: 'add', path: 'members', value: [{ value: 'x', type: 'Robot' }] }, 'invalid_value'],
     ['a readOnly member sub-attribute', { op: 'replace', path: 'members[value eq "u1"].display', value: 'x' }, 'mutability'],
-    ['members on a user attribute path', { op: 'add', path: 'emails', value: [] }, 'invalid_path'],
+    ['a user attribute', { op: 'add', path: 'emails', value: [] }, 'invalid_path'],
   ] as const)('group: %s', (_label, op, code) => {
     expect(codeOf(() => patchGroup({ displayName: 'Eng' }, [{ value: 'u1', type: 'User' }], op))).toBe(code);
   });
