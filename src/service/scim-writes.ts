@@ -84,14 +84,11 @@ export async function patchResource(
     return commitUpdate(tx, ctx, type, existing, existing.doc, [], delta, 'patch');
   }
   const existing = await current(tx, type, id, precondition, type === 'Group');
-  const input =
-    type === 'Group'
-      ? { ...existing.doc, members: ((existing as StoredGroup).members ?? []).map((m) => ({ value: m.value, type: m.type })) }
-      : existing.doc;
-  const result = applyPatch(input, body, RESOURCE_TYPES[type]);
+  // `id` goes in so a pathless replace that repeats it unchanged (Okta's rename) passes, and a different one fails.
+  const members = type === 'Group' ? ((existing as StoredGroup).members ?? []).map((m) => ({ value: m.value, type: m.type })) : undefined;
+  const result = applyPatch({ ...existing.doc, id: existing.id, ...(members ? { members } : {}) }, body, RESOURCE_TYPES[type]);
   const delta = result.members !== undefined ? await setMembers(tx, id, result.members) : NO_MEMBERSHIP_CHANGE;
-  const changes = diffDocs(existing.doc, result.doc);
-  return commitUpdate(tx, ctx, type, existing, result.doc, changes, delta, 'patch');
+  return commitUpdate(tx, ctx, type, existing, result.doc, result.changes, delta, 'patch');
 }
 
 export async function deleteResource(

@@ -1,3 +1,4 @@
+import { toInstant } from '../../core/date-time.js';
 import type { AttributeDef, AttributeType, ResourceTypeDef } from '../../core/attribute.js';
 import type { Result } from '../../core/errors.js';
 import {
@@ -43,8 +44,6 @@ export function resolveAttrPath(path: AttrPath, rt: ResourceTypeDef): Result<Res
 const STRING_TYPES: ReadonlySet<AttributeType> = new Set(['string', 'reference', 'binary']);
 const SUBSTRING_OPS: ReadonlySet<CompareOp> = new Set(['co', 'sw', 'ew']);
 const ORDERING_OPS: ReadonlySet<CompareOp> = new Set(['gt', 'ge', 'lt', 'le']);
-/** xsd:dateTime with a mandatory zone: without one, the instant would depend on the server's time zone. */
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 /** `scope` is the attribute of the enclosing `[…]`, whose sub-attributes the inner paths name. */
 function resolveNode(
@@ -173,18 +172,6 @@ function coerce(value: string | number | boolean, leaf: AttributeDef, name: stri
     case 'complex':
       throw new Rejection(`\`${name}\` is complex; compare one of its sub-attributes instead`);
   }
-}
-
-function toInstant(text: string): string | undefined {
-  const match = DATE_TIME.exec(text);
-  const millis = Date.parse(text);
-  if (match === null || Number.isNaN(millis)) return undefined;
-  // Date.parse rolls `2026-02-30` over into March; a day that does not exist is an error instead.
-  const [year, month, day] = match.slice(1, 4).map(Number);
-  const probe = new Date(0);
-  probe.setUTCFullYear(year, month - 1, day);
-  if (probe.getUTCDate() !== day) return undefined;
-  return new Date(millis).toISOString();
 }
 
 function operatorApplies(op: CompareOp, type: AttributeType): boolean {

@@ -1,6 +1,6 @@
 import type { ResourceTypeDef, SchemaDef } from '../../core/attribute.js';
 import { AppError } from '../../core/errors.js';
-import { isPlainObject } from '../resource/normalize.js';
+import { isPlainObject } from '../../core/json.js';
 import type { PatchOpName, PatchOperation } from './message.js';
 import { resolveTarget, type AttributeTarget } from './target.js';
 

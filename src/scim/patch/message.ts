@@ -1,5 +1,6 @@
 import { AppError } from '../../core/errors.js';
-import { getProperty, isPlainObject } from '../resource/normalize.js';
+import { isPlainObject } from '../../core/json.js';
+import { getProperty } from '../resource/normalize.js';
 import { PATCH_OP } from '../schema/urns.js';
 
 export type PatchOpName = 'add' | 'replace' | 'remove';

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { isPlainObject } from '../../core/json.js';
 import type { AttributeChange } from '../../core/change.js';
 import type { ScimDoc } from '../../store/store.js';
 
@@ -41,8 +42,4 @@ function addAttribute(out: Map<string, unknown>, path: string, value: unknown): 
   } else {
     out.set(path, value);
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { AttributeDef, ResourceTypeDef, ResourceTypeName } from '../../core/attribute.js';
+import { toInstant } from '../../core/date-time.js';
 import { AppError } from '../../core/errors.js';
+import { isPlainObject } from '../../core/json.js';
 import type { ScimDoc } from '../../store/store.js';
 import { findExtension, findSubAttribute, findTopAttribute, type TopAttribute } from '../schema/lookup.js';
 import { MS_ADSCIM_GROUP_SCHEMA } from '../schema/urns.js';
@@ -16,9 +18,6 @@ export interface NormalizedResource {
   /** Groups only; undefined when the body has no `members` key. */
   readonly members?: MemberValue[];
 }
-
-/** xsd:dateTime with a mandatory zone: without one, the instant would depend on the server's time zone. */
-const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 /**
  * Coerces and checks one attribute value against its definition; returns `undefined` for an
@@ -166,10 +165,6 @@ export function getProperty(obj: Readonly<Record<string, unknown>>, name: string
   return key === undefined ? undefined : obj[key];
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isUnassigned(raw: unknown): boolean {
   return raw === undefined || raw === null || raw === '' || (Array.isArray(raw) && raw.length === 0);
 }
@@ -193,7 +188,7 @@ function normalizeSingle(def: AttributeDef, raw: unknown, where: string): unknow
       if (typeof raw === 'number' && Number.isFinite(raw)) return raw;
       throw invalid(`attribute \`${where}\` must be a number`);
     case 'dateTime':
-      if (typeof raw === 'string' && isDateTime(raw)) return raw;
+      if (typeof raw === 'string' && toInstant(raw) !== undefined) return raw;
       throw invalid(`attribute \`${where}\` must be a date-time with a time zone, such as \`2026-01-01T00:00:00Z\``);
     case 'complex':
       return normalizeComplex(def, raw, where);
@@ -217,16 +212,6 @@ function normalizeComplex(def: AttributeDef, raw: unknown, where: string): unkno
     if (normalized !== undefined) out[sub.name] = normalized;
   }
   return Object.keys(out).length === 0 ? undefined : out;
-}
-
-function isDateTime(text: string): boolean {
-  const match = DATE_TIME.exec(text);
-  if (match === null || Number.isNaN(Date.parse(text))) return false;
-  // Date.parse rolls `2026-02-30` over into March; a day that does not exist is an error instead.
-  const [year, month, day] = match.slice(1, 4).map(Number) as [number, number, number];
-  const probe = new Date(0);
-  probe.setUTCFullYear(year, month - 1, day);
-  return probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
 }
 
 function checkSchemas(raw: unknown, rt: ResourceTypeDef): void {

@@ -1,4 +1,5 @@
 import type { AttributeDef, ResourceTypeDef } from '../../core/attribute.js';
+import { isPlainObject } from '../../core/json.js';
 import type { GroupRef, MemberRef, StoredGroup, StoredUser } from '../../store/store.js';
 import { etagOf } from '../etag.js';
 import { COMMON_ATTRIBUTES } from '../schema/common-attributes.js';
@@ -148,8 +149,4 @@ function managerValue(raw: unknown, baseUrl: string): Record<string, unknown> | 
     ...(ref !== undefined && ref !== null ? { $ref: ref } : {}),
     ...(manager.displayName !== undefined ? { displayName: manager.displayName } : {}),
   };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

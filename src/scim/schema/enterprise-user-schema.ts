@@ -14,7 +14,7 @@ export const enterpriseUserSchema: SchemaDef = {
     attr('division', 'string', 'the name of a division'),
     attr('department', 'string', 'the name of a department'),
     complex('manager', "the user's manager", [
-      attr('value', 'string', 'the id of the SCIM resource representing the manager'),
+      attr('value', 'string', 'the id of the SCIM resource representing the manager', { caseExact: true }),
       attr('$ref', 'reference', 'the URI of the manager resource', { referenceTypes: ['User'] }),
       attr('displayName', 'string', "the manager's display name", { mutability: 'readOnly' }),
     ]),

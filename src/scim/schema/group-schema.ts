@@ -13,7 +13,7 @@ export const groupSchema: SchemaDef = {
       'members',
       'a list of members of the group',
       [
-        attr('value', 'string', 'the identifier of the member', { mutability: 'immutable' }),
+        attr('value', 'string', 'the identifier of the member', { caseExact: true, mutability: 'immutable' }),
         attr('$ref', 'reference', 'the URI of the member', { mutability: 'immutable', referenceTypes: ['User', 'Group'] }),
         attr('display', 'string', 'the display name of the member', { mutability: 'readOnly' }),
         attr('type', 'string', 'the type of the member', {

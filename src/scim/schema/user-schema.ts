@@ -67,7 +67,7 @@ export const userSchema: SchemaDef = {
       'groups',
       'the groups to which the user belongs, directly or through nested groups',
       [
-        attr('value', 'string', 'the identifier of the group', { mutability: 'readOnly' }),
+        attr('value', 'string', 'the identifier of the group', { caseExact: true, mutability: 'readOnly' }),
         attr('$ref', 'reference', 'the URI of the group', { mutability: 'readOnly', referenceTypes: ['Group'] }),
         attr('display', 'string', 'the display name of the group', { mutability: 'readOnly' }),
         attr('type', 'string', 'how the membership is derived', {
