@@ -1,5 +1,5 @@
 import type { KyselyConfig } from 'kysely';
-import type { FilterDialect } from './filter-sql.js';
+import type { SqlDialect } from './sql/dialect.js';
 
 /**
  * What differs between the SQLite and the PostgreSQL store, as capabilities and small adapters, so
@@ -10,7 +10,7 @@ export interface StoreBackend {
   /** The folder of `migrations/` holding this backend's numbered SQL files. */
   readonly migrations: 'sqlite' | 'postgres';
   /** Handed to the filter compiler (`compile-filter.ts`), which owns the SQL spelling of a filter. */
-  readonly filterDialect: FilterDialect;
+  readonly filterDialect: SqlDialect;
   /** The most bound parameters one statement may carry (SQLite 32766, PostgreSQL 65535). */
   readonly maxParameters: number;
   /**

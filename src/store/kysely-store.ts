@@ -6,8 +6,15 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { prepare } from './prepared.js';
-import { decodeCursor, encodeCursor, queryFingerprint, toSortKeyValue, type SortKeyValue } from './cursor.js';
-import { compileFilter, compileSortKey, type FilterTarget } from './filter-sql.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  queryFingerprint,
+  toSortKeyValue,
+  type CursorPosition,
+  type SortKeyValue,
+} from './cursor.js';
+import { compileFilter, compileSortKey, type FilterTarget } from './sql/compile-filter.js';
 import type {
   ChangeRecord,
   GroupRef,
@@ -367,6 +374,7 @@ interface ResourceRow {
 }
 
 const RESOURCE_COLUMNS = ['r.seq', 'r.id', 'r.doc', 'r.version', 'r.created', 'r.last_modified'] as const;
+const RESOURCE_SELECT = sql`"r"."seq", "r"."id", "r"."doc", "r"."version", "r"."created", "r"."last_modified"`;
 
 /**
  * One tenant's SCIM reads and writes over one Kysely handle: the pool (reads outside transactions)
@@ -413,30 +421,37 @@ class ScimTx implements ScimWriter {
   list(type: 'Group', query: ListQuery): Promise<ListPage<StoredGroup>>;
   list(type: ResourceTypeName, query: ListQuery): Promise<ListPage<StoredUser | StoredGroup>>;
   async list(type: ResourceTypeName, query: ListQuery): Promise<ListPage<StoredUser | StoredGroup>> {
+    // Written as one `sql` template rather than with the query builder: on an indexed lookup
+    // (`userName eq "…"`, what IdPs send before every write) building the query cost several
+    // times more than running it.
+    const db = this.conn();
     const target = this.target(type);
-    let base = this.from(type).where('r.tenant_id', '=', this.tenantId);
-    if (query.filter) base = base.where(compileFilter(query.filter, target));
+    const from = sql`${sql.table(tableOf(type))} AS "r"`;
+    const conditions: Expression<SqlBool>[] = [sql<SqlBool>`"r"."tenant_id" = ${this.tenantId}`];
+    if (query.filter) conditions.push(compileFilter(query.filter, target));
     const count = Math.max(0, Math.floor(query.count));
     const total = async () => {
-      const row = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-      return Number(row.n);
+      const { rows } = await sql<{ n: number }>`SELECT count(*) AS "n" FROM ${from} WHERE ${sql.join(conditions, sql` AND `)}`.execute(db);
+      return Number(rows[0]?.n ?? 0);
     };
     if (count === 0) return { totalResults: await total(), resources: [] };
 
     const sortKey = query.sortBy ? compileSortKey(query.sortBy, target) : undefined;
     const descending = query.descending === true;
-    let page = base.select(RESOURCE_COLUMNS);
-    if (sortKey) {
-      // Resources without a value sort last in either direction, as SCIM servers commonly do.
-      page = page
-        .select(sql<unknown>`${sortKey}`.as('sort_key'))
-        .orderBy(sortKey, (ob) => (descending ? ob.desc() : ob.asc()).nullsLast());
-    }
-    page = page.orderBy('r.seq', 'asc');
+    const columns = sortKey ? sql`${RESOURCE_SELECT}, ${sortKey} AS "sort_key"` : RESOURCE_SELECT;
+    // Resources without a value sort last in either direction, as SCIM servers commonly do; `seq`
+    // (creation order) breaks ties, so the order is total and pages never overlap.
+    const order = sortKey
+      ? sql`${sortKey} ${sql.raw(descending ? 'DESC' : 'ASC')} NULLS LAST, "r"."seq" ASC`
+      : sql`"r"."seq" ASC`;
+    const select = (where: readonly Expression<SqlBool>[], limit: number, offset: number) =>
+      sql<ResourceRow>`SELECT ${columns} FROM ${from} WHERE ${sql.join(where, sql` AND `)} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`
+        .execute(db)
+        .then((r) => r.rows);
 
     if (query.cursor === undefined) {
       const offset = Math.max(1, Math.floor(query.startIndex)) - 1;
-      const rows = (await page.limit(count).offset(offset).execute()) as ResourceRow[];
+      const rows = await select(conditions, count, offset);
       // A short page tells the total without counting, unless it is empty past the start.
       const totalResults =
         rows.length < count && (rows.length > 0 || offset === 0) ? offset + rows.length : await total();
@@ -444,21 +459,9 @@ class ScimTx implements ScimWriter {
     }
 
     const fingerprint = queryFingerprint({ tenantId: this.tenantId, type, ...query });
-    if (query.cursor !== '') {
-      const after = decodeCursor(query.cursor, fingerprint);
-      page = page.where((eb) => {
-        const seqAfter = eb('r.seq', '>', after.seq);
-        if (!sortKey) return seqAfter;
-        if (after.key === null) return eb.and([eb(sortKey, 'is', null), seqAfter]);
-        const key = this.bindKey(after.key);
-        return eb.or([
-          eb(sortKey, descending ? '<' : '>', key),
-          eb.and([eb(sortKey, '=', key), seqAfter]),
-          eb(sortKey, 'is', null),
-        ]);
-      });
-    }
-    const rows = (await page.limit(count + 1).execute()) as ResourceRow[];
+    const where = [...conditions];
+    if (query.cursor !== '') where.push(this.after(decodeCursor(query.cursor, fingerprint), sortKey, descending));
+    const rows = await select(where, count + 1, 0);
     const more = rows.length > count;
     if (more) rows.length = count;
     const totalResults = query.cursor === '' && !more ? rows.length : await total();
@@ -470,6 +473,16 @@ class ScimTx implements ScimWriter {
         ? { nextCursor: encodeCursor(fingerprint, { seq: Number(last.seq), key: toSortKeyValue(last.sort_key) }) }
         : {}),
     };
+  }
+
+  /** Keyset pagination: the rows after `position` in the walk's order (missing keys last). */
+  private after(position: CursorPosition, sortKey: Expression<unknown> | undefined, descending: boolean): Expression<SqlBool> {
+    const seqAfter = sql<SqlBool>`"r"."seq" > ${position.seq}`;
+    if (!sortKey) return seqAfter;
+    if (position.key === null) return sql<SqlBool>`(${sortKey} IS NULL AND ${seqAfter})`;
+    const key = this.bindKey(position.key);
+    const beyond = sql.raw(descending ? '<' : '>');
+    return sql<SqlBool>`(${sortKey} ${beyond} ${key} OR (${sortKey} = ${key} AND ${seqAfter}) OR ${sortKey} IS NULL)`;
   }
 
   private bindKey(key: Exclude<SortKeyValue, null>): Expression<unknown> {

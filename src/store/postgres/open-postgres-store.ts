@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { queryLog, type ConstraintViolation, type QueryListener, type StoreBackend } from '../backend.js';
-import { postgresDialect } from '../filter-sql.js';
+import { postgresDialect } from '../sql/dialect.js';
 import { createKyselyStore } from '../kysely-store.js';
 import { migrate } from '../migrate.js';
 import type { Store } from '../store.js';

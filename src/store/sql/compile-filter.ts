@@ -1,9 +1,3 @@
-import { sql, type Expression, type SqlBool } from 'kysely';
-import type { AttributeDef, AttributeType } from '../../core/attribute.js';
-import { AppError } from '../../core/errors.js';
-import { leafOf, type CompareOp, type Filter, type FilterValue, type ResolvedAttr } from '../../core/filter.js';
-import type { JsonValue, SqlDialect } from './dialect.js';
-
 /**
  * Resolved SCIM filters → parameterised SQL, so `GET /Users?filter=…` runs in the database.
  *
@@ -19,7 +13,9 @@ import type { JsonValue, SqlDialect } from './dialect.js';
  *   `emails[type eq "work" and value co "@x"]` needs one element to satisfy the whole bracket;
  *   `emails.type eq "work" and emails.value co "@x"` may be satisfied by two.
  * - caseExact:false strings compare lowercased on both sides: the value in JS, the column through
- *   its `_lc` twin (written with JS `toLowerCase`) or the dialect's `lower`.
+ *   its `_lc` twin (written with JS `toLowerCase`) or the dialect's `lower`. SQLite's `scim_lower` is
+ *   JS; PostgreSQL's `lower` follows the database's LC_CTYPE and agrees with JS on the usual letters
+ *   (the property test covers ASCII and Latin-1), but may fold some rarer characters differently.
  * - `co`/`sw`/`ew` use `instr`/`substr` (`strpos`/`left`/`right`), never LIKE; `gt`/`lt`… compare by
  *   code point; booleans only `eq`; numbers numerically; dateTimes as instants.
  *
@@ -32,6 +28,13 @@ import type { JsonValue, SqlDialect } from './dialect.js';
  * Not supported (`invalid_filter`): `meta.location` and `members.$ref`/`groups.$ref`, which hold the
  * base URL the store does not know, and dateTime attributes kept in the document (no schema has one).
  */
+import { sql, type Expression, type SqlBool } from 'kysely';
+import type { AttributeDef, AttributeType } from '../../core/attribute.js';
+import { AppError } from '../../core/errors.js';
+import { leafOf, type CompareOp, type Filter, type FilterValue, type ResolvedAttr } from '../../core/filter.js';
+import type { JsonValue, SqlDialect } from './dialect.js';
+
+/** Where a filter runs: which table (by its alias in the caller's query) and which dialect. */
 export interface FilterTarget {
   readonly type: 'User' | 'Group';
   readonly dialect: SqlDialect;
@@ -282,12 +285,12 @@ class Compiler {
         return this.key(place.scalar, path.top);
       case 'object': {
         const leaf = path.sub ?? subNamed(path.top, 'value');
-        if (leaf === undefined) return this.unsupported(`sorting by complex attribute \`${shown}\``);
+        if (leaf === undefined) return this.unsupported(`complex attribute \`${shown}\``);
         return this.key(place.value.sub(leaf), leaf);
       }
       case 'many': {
         const leaf = place.complex ? (path.sub ?? subNamed(path.top, 'value')) : path.top;
-        if (leaf === undefined || place.collection.first === undefined) return this.unsupported(`sorting by \`${shown}\``);
+        if (leaf === undefined || place.collection.first === undefined) return this.unsupported(`\`${shown}\``);
         const pick = (el: Complex) => this.key(place.complex ? el.sub(leaf) : el.self(), leaf);
         return place.collection.first(pick, place.complex ? subNamed(path.top, 'primary') : undefined);
       }
@@ -305,11 +308,11 @@ class Compiler {
       case 'decimal':
         return value.number ?? value.sql;
       case 'dateTime':
-        return value.instant === true ? value.sql : this.unsupported(`sorting by dateTime attribute \`${leaf.name}\``);
+        return value.instant === true ? value.sql : this.unsupported(`dateTime attribute \`${leaf.name}\` outside \`meta\``);
       case 'boolean':
         return value.sql;
       case 'complex':
-        return this.unsupported(`sorting by complex attribute \`${leaf.name}\``);
+        return this.unsupported(`complex attribute \`${leaf.name}\``);
     }
   }
 
@@ -392,11 +395,16 @@ class Compiler {
     const elementOf = (element: JsonValue): Complex =>
       def.type === 'complex'
         ? this.jsonObject(element, def)
-        : { kind: 'complex', sub: () => this.unsupported(`\`${def.name}\``), self: () => jsonScalar(element), present: () => this.presence(jsonScalar(element), def) };
+        : {
+            kind: 'complex',
+            sub: () => this.unsupported(`\`${def.name}\``),
+            self: () => jsonScalar(element),
+            present: () => this.presence(jsonScalar(element), def),
+          };
     return {
       some: (test) => {
         const { from, element } = dialect.elements(json, 'el');
-        return sql<SqlBool>`EXISTS (SELECT 1 FROM ${from} WHERE ${test(elementOf(element))})`;
+        return sql<SqlBool>`EXISTS (SELECT 1 FROM ${from}${where(test(elementOf(element)))})`;
       },
       first: (pick, primary) => {
         const { from, element, index } = dialect.elements(json, 'el', { ordered: true });
@@ -435,7 +443,10 @@ class Compiler {
                 return scalar({ sql: sql.ref('gm.member_type'), guard: 'none' });
               case 'display':
                 display = true;
-                return scalar({ sql: sql`COALESCE("mu"."display_name", "mu"."user_name", "mg"."display_name")`, guard: 'not-null' });
+                return scalar({
+                  sql: sql`COALESCE("mu"."display_name", "mu"."user_name", "mg"."display_name")`,
+                  guard: 'not-null',
+                });
               default:
                 return this.unsupported(`\`members.${def.name}\``);
             }
@@ -444,10 +455,11 @@ class Compiler {
           present: () => TRUE,
         };
         const condition = test(element);
-        const joins = display
-          ? sql` LEFT JOIN "users" AS "mu" ON "mu"."tenant_id" = "gm"."tenant_id" AND "mu"."id" = "gm"."member_id" AND "gm"."member_type" = 'User' LEFT JOIN "groups" AS "mg" ON "mg"."tenant_id" = "gm"."tenant_id" AND "mg"."id" = "gm"."member_id" AND "gm"."member_type" = 'Group'`
-          : sql``;
-        return sql<SqlBool>`EXISTS (SELECT 1 FROM "group_members" AS "gm"${joins} WHERE "gm"."tenant_id" = ${this.column('tenant_id')} AND "gm"."group_id" = ${this.column('id')} AND ${condition})`;
+        const joinUsers = sql`LEFT JOIN "users" AS "mu" ON "mu"."tenant_id" = "gm"."tenant_id" AND "mu"."id" = "gm"."member_id" AND "gm"."member_type" = 'User'`;
+        const joinGroups = sql`LEFT JOIN "groups" AS "mg" ON "mg"."tenant_id" = "gm"."tenant_id" AND "mg"."id" = "gm"."member_id" AND "gm"."member_type" = 'Group'`;
+        const joins = display ? sql` ${joinUsers} ${joinGroups}` : sql``;
+        const ofGroup = sql`"gm"."tenant_id" = ${this.column('tenant_id')} AND "gm"."group_id" = ${this.column('id')}`;
+        return sql<SqlBool>`EXISTS (SELECT 1 FROM "group_members" AS "gm"${joins} WHERE ${ofGroup}${andAlso(condition)})`;
       },
     };
   }
@@ -479,7 +491,11 @@ class Compiler {
           present: () => TRUE,
         };
         const tenant = this.column('tenant_id');
-        return sql<SqlBool>`EXISTS (WITH RECURSIVE "anc"("group_id", "depth") AS (SELECT "gm"."group_id", 0 FROM "group_members" AS "gm" WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_id" = ${this.column('id')} AND "gm"."member_type" = 'User' UNION SELECT "gm"."group_id", 1 FROM "anc" JOIN "group_members" AS "gm" ON "gm"."member_id" = "anc"."group_id" WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group') SELECT 1 FROM (SELECT "ag"."id", "ag"."display_name", "ag"."display_name_lc", min("anc"."depth") AS "depth" FROM "anc" JOIN "groups" AS "ag" ON "ag"."tenant_id" = ${tenant} AND "ag"."id" = "anc"."group_id" GROUP BY "ag"."id", "ag"."display_name", "ag"."display_name_lc") AS "ug" WHERE ${test(element)})`;
+        const direct = sql`SELECT "gm"."group_id", 0 FROM "group_members" AS "gm" WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_id" = ${this.column('id')} AND "gm"."member_type" = 'User'`;
+        const up = sql`SELECT "gm"."group_id", 1 FROM "anc" JOIN "group_members" AS "gm" ON "gm"."member_id" = "anc"."group_id" WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'`;
+        const columns = sql`"ag"."id", "ag"."display_name", "ag"."display_name_lc"`;
+        const groups = sql`SELECT ${columns}, min("anc"."depth") AS "depth" FROM "anc" JOIN "groups" AS "ag" ON "ag"."tenant_id" = ${tenant} AND "ag"."id" = "anc"."group_id" GROUP BY ${columns}`;
+        return sql<SqlBool>`EXISTS (WITH RECURSIVE "anc"("group_id", "depth") AS (${direct} UNION ${up}) SELECT 1 FROM (${groups}) AS "ug"${where(test(element))})`;
       },
     };
   }
@@ -504,6 +520,15 @@ function simple(fields: Omit<Scalar, 'kind'>): Place {
 
 function jsonScalar(json: JsonValue): Scalar {
   return scalar({ sql: json.text, number: json.number, isBoolean: (v) => json.isBoolean(v), guard: 'coalesce' });
+}
+
+/** ` WHERE condition`, left out when it is the constant TRUE (`members pr`). */
+function where(condition: Bool): Expression<unknown> {
+  return condition === TRUE ? sql`` : sql` WHERE ${condition}`;
+}
+
+function andAlso(condition: Bool): Expression<unknown> {
+  return condition === TRUE ? sql`` : sql` AND ${condition}`;
 }
 
 function coalesce(test: Expression<SqlBool | null>): Bool {

@@ -4,7 +4,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { queryLog, type ConstraintViolation, type QueryListener, type StoreBackend } from '../backend.js';
-import { sqliteDialect } from '../filter-sql.js';
+import { sqliteDialect } from '../sql/dialect.js';
 import { createKyselyStore } from '../kysely-store.js';
 import { migrate } from '../migrate.js';
 import type { Store } from '../store.js';

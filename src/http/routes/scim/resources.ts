@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ResourceTypeDef } from '../../../core/attribute.js';
-import { AppError } from '../../../core/errors.js';
 import { etagOf, matchesIfNoneMatch } from '../../../scim/etag.js';
 import { parseListRequest } from '../../../scim/list-request.js';
 import { listResponse } from '../../../scim/list-response.js';
@@ -10,7 +9,7 @@ import type { StoredScimResource } from '../../../service/scim-service.js';
 import type { ReadOptions } from '../../../store/store.js';
 import { actorOf } from '../../auth.js';
 import { sendScim } from '../../scim-reply.js';
-import { requireAuth, scimBaseUrl, type ScimRouteDeps } from './context.js';
+import { requireAuth, scimBaseUrl, searchBody, type ScimRouteDeps } from './context.js';
 
 type IdParams = { Params: { id: string }; Querystring: Record<string, string | string[]> };
 type Query = { Querystring: Record<string, string | string[]> };
@@ -136,11 +135,4 @@ function precondition(request: FastifyRequest): { ifMatch?: string } {
 
 function hasProjectionParams(request: FastifyRequest<Query>): boolean {
   return request.query.attributes !== undefined || request.query.excludedAttributes !== undefined;
-}
-
-function searchBody(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new AppError('invalid_syntax', 'a SearchRequest body must be a JSON object');
-  }
-  return body as Record<string, unknown>;
 }
