@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { Agent, request as httpRequest } from 'node:http';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -45,6 +46,8 @@ export interface LoadResult {
   readonly firstFailure?: Failure;
   /** Stopped by the hard time limit before `amount` was reached. */
   readonly truncated: boolean;
+  /** The machine's 1-minute load average when the phase ended (the machine is shared). */
+  readonly load1: number;
 }
 
 export interface LoadSpec {
@@ -86,6 +89,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let errors = 0;
   let firstFailure: Failure | undefined;
   let truncated = false;
+  let lastResponseAt = 0;
 
   const auth = `Bearer ${spec.token}`;
   const request: autocannon.Request = {
@@ -138,7 +142,9 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           reject(err);
           return;
         }
-        const seconds = (performance.now() - started) / 1000;
+        // From the first request to the last response: autocannon notices the end of an `amount`
+        // run only on its 1-second tick, which would round short phases up to whole seconds.
+        const seconds = ((lastResponseAt > started ? lastResponseAt : performance.now()) - started) / 1000;
         resolve({
           title: spec.title,
           connections,
@@ -152,11 +158,13 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           statuses,
           ...(firstFailure ? { firstFailure } : {}),
           truncated,
+          load1: loadavg()[0] ?? NaN,
         });
       },
     );
     instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
       latencies.push(ms);
+      lastResponseAt = performance.now();
     });
     instance.on('reqError', () => {
       errors++;

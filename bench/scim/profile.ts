@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 
 /** Where a sampled server spent its CPU, as shares of the non-idle samples. */
 export interface ProfileSummary {
+  /** Samples inside the measured window (start-up and shutdown are left out). */
   readonly samples: number;
-  readonly idleShare: number;
+  /** Milliseconds of CPU samples in the window. */
+  readonly sampledMs: number;
   /** Self time by area (package, our source folder, GC, native). */
   readonly selfByArea: ReadonlyArray<{ area: string; share: number }>;
   /** Inclusive time by area: a sample counts once for every area on its stack. */
@@ -21,8 +23,15 @@ interface CallFrame {
 
 interface CpuProfile {
   nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** A time window on the monotonic clock, in microseconds (`process.hrtime.bigint() / 1000n`). */
+export interface Window {
+  readonly fromUs: number;
+  readonly toUs: number;
 }
 
 /**
@@ -50,8 +59,12 @@ function label(frame: CallFrame): string {
   return `${frame.functionName || '(anonymous)'}${file ? ` ${file}:${frame.lineNumber + 1}` : ''}`;
 }
 
-/** Reads a `.cpuprofile` (Node's `--cpu-prof` output) and sums it by area and by function. */
-export function summariseProfile(file: string, top = 15): ProfileSummary {
+/**
+ * Reads a `.cpuprofile` (Node's `--cpu-prof` output) and sums it by area and by function, counting
+ * only samples inside `window`: V8 stamps samples with the same monotonic clock as
+ * `process.hrtime`, so the harness can cut away the server's start-up and shutdown.
+ */
+export function summariseProfile(file: string, window?: Window, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -59,20 +72,21 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
 
   // Weight each sample by the time until the next one (Chrome DevTools does the same).
   const weight = (i: number) => profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0;
-  let idle = 0;
   let busy = 0;
+  let counted = 0;
+  let at = profile.startTime;
   const self = new Map<string, number>();
   const fns = new Map<string, number>();
   const inclusive = new Map<string, number>();
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
     const node = byId.get(profile.samples[i]!);
     if (!node) continue;
     const w = weight(i);
     const area = areaOf(node.callFrame);
-    if (area === '(idle)') {
-      idle += w;
-      continue;
-    }
+    if (area === '(idle)') continue;
+    counted++;
     busy += w;
     self.set(area, (self.get(area) ?? 0) + w);
     const fn = label(node.callFrame);
@@ -91,8 +105,8 @@ export function summariseProfile(file: string, top = 15): ProfileSummary {
       .slice(0, limit)
       .map(([key, value]) => ({ key, share: busy > 0 ? value / busy : 0 }));
   return {
-    samples: profile.samples.length,
-    idleShare: idle + busy > 0 ? idle / (idle + busy) : 0,
+    samples: counted,
+    sampledMs: busy / 1000,
     selfByArea: shares(self, 14).map(({ key, share }) => ({ area: key, share })),
     inclusiveByArea: shares(inclusive, 14).map(({ key, share }) => ({ area: key, share })),
     topFunctions: shares(fns, top).map(({ key, share }) => ({ fn: key, share })),

@@ -70,6 +70,8 @@ function storeTable(store: string, report: Report): string[] {
     : '| Measurement | Measured | Target | Met | Bare Fastify | × ceiling (worse by) |';
   const rule = isPg ? '|---|---:|---:|:---:|---:|---:|---:|' : '|---|---:|---:|:---:|---:|---:|';
   const lines = [head, rule];
+  const loaded = r.users < report.config.users ? ` ⚠️ of ${report.config.users.toLocaleString('en-US')} asked for` : '';
+  lines.push(`| Users loaded | ${r.users.toLocaleString('en-US')}${loaded} |${isPg ? ' | | | | |' : ' | | | |'}`);
   for (const m of METRICS) {
     const v = m.value(r);
     const problem = m.problem(r);
@@ -112,7 +114,8 @@ function loadRows(name: string, r: SuiteResult): string[] {
     rows.push(
       `| ${name} | ${label} | ${l.connections} | ${l.responses.toLocaleString('en-US')} | ${l.seconds.toFixed(1)} | ` +
         `${Math.round(l.rps).toLocaleString('en-US')} | ${l.latency.p50.toFixed(2)} | ${l.latency.p90.toFixed(2)} | ` +
-        `${l.latency.p99.toFixed(2)} | ${l.latency.max.toFixed(1)} | ${statuses}${l.errors ? `, conn errors: ${l.errors}` : ''} |`,
+        `${l.latency.p99.toFixed(2)} | ${l.latency.max.toFixed(1)} | ${statuses}${l.errors ? `, conn errors: ${l.errors}` : ''}` +
+        `${l.truncated ? ' (time limit)' : ''} | ${l.load1.toFixed(1)} |`,
     );
   }
   return rows;
@@ -150,7 +153,7 @@ export function renderMarkdown(report: Report): string {
   L.push(`- **Date:** ${report.date} (run took ${report.minutes.toFixed(1)} min)`);
   L.push(`- **Command:** \`${report.command}\``);
   L.push(
-    `- **Machine:** ${machine.cores} × ${machine.cpu} @ ${machine.mhz} MHz, ${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}; ` +
+    `- **Machine:** ${machine.cores} × ${machine.cpu}${machine.mhz ? ` @ ${machine.mhz} MHz` : ''}, ${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}; ` +
       `shared and noisy (load average ${machine.loadAverageBefore.map((x) => x.toFixed(2)).join(' / ')} before` +
       `${machine.loadAverageAfter ? `, ${machine.loadAverageAfter.map((x) => x.toFixed(2)).join(' / ')} after` : ''})`,
   );
@@ -210,8 +213,8 @@ export function renderMarkdown(report: Report): string {
   }
 
   L.push('', '## Load phases in detail', '');
-  L.push('| System | Phase | Conns | Responses | Seconds | OK req/s | p50 ms | p90 ms | p99 ms | max ms | Statuses |');
-  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  L.push('| System | Phase | Conns | Responses | Seconds | OK req/s | p50 ms | p90 ms | p99 ms | max ms | Statuses | Load avg |');
+  L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|');
   for (const [name, r] of Object.entries(report.results)) L.push(...loadRows(name, r));
 
   L.push('', '## Walks and one-shot requests', '');
@@ -240,10 +243,14 @@ export function renderMarkdown(report: Report): string {
   const profiled = Object.entries(report.results).filter(([, r]) => r.profile);
   if (profiled.length) {
     L.push('', '## Where the server spends its CPU on `userName eq` lookups (`--cpu-prof`)', '');
-    L.push('Taken after the measured phases, on a fresh start with the profiler on; shares are of non-idle samples.');
+    L.push(
+      'Taken after the measured phases: the server restarted with `--cpu-prof`, then the same lookups at the same concurrency; ' +
+        'only samples taken during the lookups count (start-up and shutdown are cut away), shares are of those samples. ' +
+        '"Inclusive" counts a sample once for every area on its stack.',
+    );
     for (const [name, r] of profiled) {
       const p = r.profile!;
-      L.push('', `### ${name} (${p.samples.toLocaleString('en-US')} samples, ${(p.idleShare * 100).toFixed(0)}% idle)`, '');
+      L.push('', `### ${name} (${p.samples.toLocaleString('en-US')} samples, ${(p.sampledMs / 1000).toFixed(1)} s of CPU)`, '');
       L.push('| Area | Self | Inclusive |', '|---|---:|---:|');
       const inclusive = new Map(p.inclusiveByArea.map((a) => [a.area, a.share]));
       const areas = [...new Set([...p.selfByArea.map((a) => a.area), ...p.inclusiveByArea.map((a) => a.area)])];

@@ -115,6 +115,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     }
   };
 
+  // Phases after the load need users; when there are none the rest is skipped, not failed one by one.
   try {
     // 1. POST one at a time: these users are the managers of everybody loaded after them.
     const p1 = cfg.post1Users;
@@ -161,12 +162,20 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
         }),
     );
     result.users = (result.post1?.ok ?? 0) + (result.post16?.ok ?? 0);
-    const known = ids.slice(0, n).filter((id) => id !== undefined).length;
-    if (known < n) log(`${sys.name}: only ${known.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} user ids are known`);
-    const idOf = (i: number) => ids[i % n] ?? ids[0] ?? 'missing';
+    // The users that exist (the load may have failed or hit its time limit): everything after
+    // picks among these, so a short load shows up as fewer users, not as failed lookups.
+    const created: number[] = [];
+    for (let i = 0; i < n; i++) if (ids[i] !== undefined) created.push(i);
+    if (created.length < n) {
+      log(`${sys.name}: only ${created.length.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} users were created; the rest of the run uses those`);
+    }
+    if (created.length === 0) throw new Error('no user was created: see the POST failures');
+    const live = created.length;
+    const indexAt = (k: number) => created[((k % live) + live) % live]!;
+    const idOf = (k: number) => ids[indexAt(k)]!;
 
     // 3. Groups, each with an even share of the users (up to 100), so users render their `groups`.
-    const perGroup = Math.min(100, Math.floor(n / cfg.groups));
+    const perGroup = Math.min(100, Math.floor(live / cfg.groups));
     result.groups = await phase('groups', `POST /Groups, ${cfg.connections} connections, ${cfg.groups} groups of ${perGroup}`, () =>
       runLoad({
         ...common,
@@ -195,7 +204,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     // 4. Lookups by userName, the IdP's "does this user exist?" before every create.
     const warm = Math.min(2, Math.max(1, Math.round(cfg.seconds / 5)));
     const pick = prng(42);
-    const eqPath = () => `${USERS}?filter=${encodeURIComponent(`userName eq "${userName(Math.floor(pick() * n))}"`)}`;
+    const eqPath = () => `${USERS}?filter=${encodeURIComponent(`userName eq "${userName(indexAt(Math.floor(pick() * live)))}"`)}`;
     await phase('eqWarmup', `warm-up ${warm} s`, () =>
       runLoad({ ...common, title: 'warm-up', connections: cfg.connections, seconds: warm, next: () => ({ method: 'GET', path: eqPath() }), accept: () => true }),
     );
@@ -220,7 +229,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
         connections: cfg.connections,
         seconds: cfg.seconds,
         next: () => {
-          const fragment = serial(Math.floor(pickCo() * n)).slice(1);
+          const fragment = serial(indexAt(Math.floor(pickCo() * live))).slice(1);
           return { method: 'GET', path: `${USERS}?filter=${encodeURIComponent(`userName co "${fragment}"`)}` };
         },
         accept: (status, body) => status === 200 && body.includes('"totalResults":'),
@@ -237,7 +246,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     );
 
     // 7. PATCH in Entra's shape; each request takes the next user, so no two are in flight on one user.
-    const patchStart = Math.floor(n / 3);
+    const patchStart = Math.floor(live / 3);
     const patchLoad = (seconds: number, title: string, record: boolean) =>
       runLoad({
         ...common,
@@ -254,11 +263,11 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     );
 
     // 8. Adding members: one PATCH with `membersPerPatch` users, into a different group each time.
-    const m = cfg.membersPerPatch;
+    const m = Math.min(cfg.membersPerPatch, live);
     result.members = await phase('members', `PATCH /Groups/{id}: add ${m.toLocaleString('en-US')} members, ×${cfg.repeats}`, () =>
       oneShot(cfg.repeats, async (r) => {
         const members: string[] = [];
-        const start = Math.floor(n / 2) + r * m;
+        const start = Math.floor(live / 2) + r * m;
         for (let k = 0; k < m; k++) members.push(idOf(start + k));
         const body = addMembersBody(members);
         const path = `${GROUPS}/${groupIds[r] ?? groupIds[0] ?? 'missing'}`;
@@ -302,6 +311,9 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     );
 
     result.rssEnd = await phase('rssEnd', 'server RSS at the end', async () => sys.rss());
+  } catch (err) {
+    result.errors['suite'] = err instanceof Error ? err.message : String(err);
+    log(`${sys.name}: stopped: ${result.errors['suite']}`);
   } finally {
     client.close();
   }
@@ -323,7 +335,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
           seconds: Math.min(cfg.seconds, 8),
           next: () => ({
             method: 'GET',
-            path: `${USERS}?filter=${encodeURIComponent(`userName eq "${userName(Math.floor(pickProf() * n))}"`)}`,
+            path: `${USERS}?filter=${encodeURIComponent(`userName eq "${userName(indexAt(Math.floor(pickProf() * live)))}"`)}`,
           }),
           accept: (status) => status === 200,
         }),

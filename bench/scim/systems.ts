@@ -67,15 +67,18 @@ export async function startScimitar(name: string, database: string, cwd: string)
       const dir = mkdtempSync(join(tmpdir(), 'scimitar-bench-prof-'));
       await stopServer(server);
       ({ server } = await spawnServer(['--cpu-prof', '--cpu-prof-dir', dir]));
+      const fromUs = Number(process.hrtime.bigint() / 1000n);
+      let toUs = fromUs;
       try {
         await during();
+        toUs = Number(process.hrtime.bigint() / 1000n);
       } finally {
         await stopServer(server);
         ({ server } = await spawnServer());
       }
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) throw new Error(`the profiled server wrote no .cpuprofile into ${dir}`);
-      return summariseProfile(join(dir, file));
+      return summariseProfile(join(dir, file), { fromUs, toUs });
     },
     shutdown: () => stopServer(server),
   };

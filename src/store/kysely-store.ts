@@ -396,11 +396,6 @@ class ScimTx implements ScimWriter {
     return this.db;
   }
 
-  /** Both resource tables as `r`; the cast is sound because only their shared columns are used. */
-  private from(type: ResourceTypeName) {
-    return this.conn().selectFrom(`${tableOf(type)} as r` as 'users as r');
-  }
-
   private target(type: ResourceTypeName): FilterTarget {
     return { type, dialect: this.backend.filterDialect, table: 'r' };
   }

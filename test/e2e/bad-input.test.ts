@@ -445,6 +445,45 @@ describe.each(backends())('bad input (%s)', (backend) => {
     });
   });
 
+  it('X21 positive controls: application/json, application/scim+json with charset, and text/json bodies are accepted', async () => {
+    for (const type of ['application/json', 'application/scim+json; charset=utf-8', 'application/json;charset=UTF-8', 'text/json']) {
+      const userName = `${unique('ctype')}@example.com`;
+      const res = await raw('POST', '/Users', JSON.stringify({ schemas: [USER_SCHEMA], userName }), type);
+      expect(res.status, `${type}: ${JSON.stringify(res.body)}`).toBe(201);
+      expect(res.headers.get('content-type') ?? '').toMatch(/^application\/scim\+json/);
+    }
+  });
+
+  it('X22 a member whose claimed type is wrong (a group claimed as User) → 400, nothing written', async () => {
+    const displayName = unique('wrong-type');
+    const res = await client.post('/Groups', {
+      schemas: [GROUP_SCHEMA],
+      displayName,
+      members: [{ value: victimGroup.id, type: 'User' }],
+    });
+    expectScimError(res, 400, 'invalidValue');
+    expect(resourcesOf(await client.get(`/Groups?${filterParam(`displayName eq "${displayName}"`)}`))).toEqual([]);
+    const outsider = await createUser(client);
+    expectScimError(
+      await client.patch(`/Groups/${victimGroup.id}`, patchOps({ op: 'add', path: 'members', value: [{ value: outsider.id, type: 'Group' }] })),
+      400,
+      'invalidValue',
+    );
+    await expectUntouched();
+  });
+
+  it('X23 an immutable value cannot change: a member\'s value by PATCH sub-path → 400 mutability', async () => {
+    expectScimError(
+      await client.patch(
+        `/Groups/${victimGroup.id}`,
+        patchOps({ op: 'replace', path: `members[value eq "${member.id}"].value`, value: randomUUID() }),
+      ),
+      400,
+      'mutability',
+    );
+    await expectUntouched();
+  });
+
   it('X20 every error carries the Error schema, a string status equal to the HTTP status, and a detail', async () => {
     const cases: [Promise<ScimResponse>, number][] = [
       [client.get(`/Users/${randomUUID()}`), 404],

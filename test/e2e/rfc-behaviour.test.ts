@@ -313,6 +313,118 @@ describe.each(backends())('RFC 7644 behaviour (%s)', (backend) => {
     });
   });
 
+  describe('more filtering and paging edges', () => {
+    it('F12 non-ASCII values compare case-insensitively, and the uniqueness check uses the same rule', async () => {
+      const tag = unique('uni').toLowerCase();
+      const user = await createUser(client, { userName: `Ärger-${tag}@Example.com`, title: 'Ärztin', displayName: 'Élodie Ørsted' });
+      const find = async (filter: string) => resourcesOf(await client.get(`/Users?${filterParam(filter)}`)).map((u) => u.id);
+      expect(await find(`userName eq "ärger-${tag}@example.com"`)).toEqual([user.id]);
+      expect(await find(`userName eq "ÄRGER-${tag.toUpperCase()}@EXAMPLE.COM"`)).toEqual([user.id]);
+      expect(await find(`userName sw "ärger-${tag}" and title eq "ÄRZTIN"`)).toEqual([user.id]);
+      expect(await find(`userName sw "ärger-${tag}" and displayName co "ØRSTED"`)).toEqual([user.id]);
+      expect(await find(`userName sw "ärger-${tag}" and displayName sw "élodie"`)).toEqual([user.id]);
+      // The lookup found it, so the POST must conflict (rule 6: one collation for both).
+      expectScimError(await client.post('/Users', { schemas: [USER_SCHEMA], userName: `ärger-${tag}@example.com` }), 409, 'uniqueness');
+    });
+
+    it('F13 quotes and backslashes in filter values are JSON-escaped', async () => {
+      const tag = unique('esc').toLowerCase();
+      const user = await createUser(client, { userName: `o"brien\\${tag}@example.com`, title: 'say "hi"' });
+      const find = async (filter: string) => resourcesOf(await client.get(`/Users?${filterParam(filter)}`)).map((u) => u.id);
+      expect(await find(`userName eq "o\\"brien\\\\${tag}@example.com"`)).toEqual([user.id]);
+      expect(await find(`userName co "\\\\${tag}" and title co "\\"hi\\""`)).toEqual([user.id]);
+      // LIKE wildcards are literal characters in SCIM.
+      expect(await find(`userName co "%${tag}"`)).toEqual([]);
+      expect(await find(`userName sw "o_brien"`)).toEqual([]);
+    });
+
+    it('F14 startIndex below 1 is 1 and a negative count is 0 (RFC 7644 §3.4.2.4)', async () => {
+      const zero = expectListResponse(await client.get('/Users?startIndex=0&count=1'));
+      expect(zero.startIndex).toBe(1);
+      expect(zero.Resources).toHaveLength(1);
+      const negative = expectListResponse(await client.get('/Users?startIndex=-4&count=-5'));
+      expect(negative.startIndex).toBe(1);
+      expect(negative.itemsPerPage).toBe(0);
+      expect(negative.totalResults).toBeGreaterThan(0);
+    });
+
+    it('F15 sorting with ties pages stably: every user once, twice the same order', async () => {
+      const tag = unique('tie').toLowerCase();
+      const created: string[] = [];
+      for (let i = 0; i < 12; i++) created.push((await createUser(client, { userName: `${tag}-${i}@example.com`, title: 'Same' })).id);
+      const walk = async (order: string) => {
+        const ids: string[] = [];
+        for (let start = 1; start <= 12; start += 5) {
+          const body = expectListResponse(
+            await client.get(`/Users?${filterParam(`userName sw "${tag}-"`)}&sortBy=title&sortOrder=${order}&startIndex=${start}&count=5`),
+          );
+          expect(body.totalResults).toBe(12);
+          ids.push(...body.Resources.map((u: { id: string }) => u.id));
+        }
+        return ids;
+      };
+      const first = await walk('ascending');
+      expect(sorted(first)).toEqual(sorted(created));
+      expect(await walk('ascending')).toEqual(first);
+      const descending = await walk('descending');
+      expect(sorted(descending)).toEqual(sorted(created));
+    });
+
+    it('F16 a cursor walk survives inserts and deletes between pages: every user that stays is seen exactly once', async () => {
+      const tag = unique('walk').toLowerCase();
+      const created: string[] = [];
+      for (let i = 0; i < 9; i++) created.push((await createUser(client, { userName: `${tag}-${i}@example.com` })).id);
+      const scope = filterParam(`userName sw "${tag}-"`);
+      const seen: string[] = [];
+      let cursor = '';
+      let deleted: string | undefined;
+      for (let page = 0; page < 20; page++) {
+        const body = expectListResponse(await client.get(`/Users?${scope}&sortBy=userName&count=3&cursor=${encodeURIComponent(cursor)}`));
+        seen.push(...body.Resources.map((u: { id: string }) => u.id));
+        if (page === 0) {
+          // Between pages: one user appears, one user not yet visited disappears.
+          await createUser(client, { userName: `${tag}-00-new@example.com` });
+          deleted = created[8];
+          expect((await client.delete(`/Users/${deleted}`)).status).toBe(204);
+        }
+        if (body.nextCursor === undefined) break;
+        cursor = body.nextCursor;
+      }
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const id of created.filter((x) => x !== deleted)) expect(seen).toContain(id);
+      expect(seen).not.toContain(deleted);
+    });
+
+    it('F17 remove on members without a value clears the group; a value-array remove of non-members changes nothing', async () => {
+      const users = [await createUser(client), await createUser(client)];
+      const stranger = await createUser(client);
+      const group = await createGroup(client, { members: users.map((u) => ({ value: u.id })) });
+      const noop = await client.patch(`/Groups/${group.id}`, patchOps({ op: 'remove', path: 'members', value: [{ value: stranger.id }] }));
+      expect([200, 204], JSON.stringify(noop.body)).toContain(noop.status);
+      expect(await memberIds(client, group.id)).toEqual(sorted(users.map((u) => u.id)));
+      const cleared = await client.patch(`/Groups/${group.id}`, patchOps({ op: 'remove', path: 'members' }));
+      expect([200, 204], JSON.stringify(cleared.body)).toContain(cleared.status);
+      expect(await memberIds(client, group.id)).toEqual([]);
+      // The users themselves remain.
+      for (const u of users) expect((await client.get(`/Users/${u.id}`)).status).toBe(200);
+    });
+
+    it('F18 group lists: attributes=displayName leaves members out; members are filterable with excludedAttributes=members', async () => {
+      const user = await createUser(client);
+      const group = await createGroup(client, { members: [{ value: user.id }] });
+      const onlyName = resourcesOf(await client.get(`/Groups?${filterParam(`id eq "${group.id}"`)}&attributes=displayName`));
+      expect(onlyName).toHaveLength(1);
+      expect(sorted(Object.keys(onlyName[0]))).toEqual(['displayName', 'id', 'schemas']);
+      const aws = resourcesOf(
+        await client.get(`/Groups?${filterParam(`members eq "${user.id}"`)}&excludedAttributes=members`),
+      );
+      expect(aws.map((g) => g.id)).toEqual([group.id]);
+      expect('members' in aws[0]).toBe(false);
+      const userGroups = await client.get(`/Users/${user.id}?attributes=groups`);
+      expect(userGroups.body.groups.map((g: { value: string }) => g.value)).toEqual([group.id]);
+    });
+  });
+
   describe('ETags (RFC 7644 §3.14)', () => {
     it('T1 the ETag header equals meta.version on POST, GET, PUT and PATCH; every write changes it', async () => {
       const created = await client.post('/Users', { schemas: [USER_SCHEMA], userName: `${unique('etag')}@example.com` });
@@ -391,6 +503,167 @@ describe.each(backends())('RFC 7644 behaviour (%s)', (backend) => {
       expect(modified.status).toBe(200);
       expect(modified.body.title).toBe('Changed');
       expect(modified.headers.get('etag')).not.toBe(current);
+    });
+  });
+
+  describe('more filter semantics', () => {
+    it('F19 multi-valued complex attributes imply .value; singular complex sub-attributes filter', async () => {
+      const tag = unique('mv').toLowerCase();
+      const user = await createUser(client, {
+        userName: `${tag}@example.com`,
+        name: { givenName: 'Barbara', familyName: 'Jensen' },
+        emails: [{ value: `${tag}@work.example`, type: 'work' }],
+      });
+      const find = async (filter: string) =>
+        resourcesOf(await client.get(`/Users?${filterParam(`userName eq "${tag}@example.com" and (${filter})`)}`)).map((u) => u.id);
+      expect(await find(`emails eq "${tag}@work.example"`)).toEqual([user.id]);
+      expect(await find('emails co "WORK.example"')).toEqual([user.id]);
+      expect(await find('name.givenName eq "barbara"')).toEqual([user.id]);
+      expect(await find('name.familyName sw "jen"')).toEqual([user.id]);
+      expect(await find('name pr')).toEqual([user.id]);
+      expect(await find('phoneNumbers pr')).toEqual([]);
+      expect(await find('not (phoneNumbers pr)')).toEqual([user.id]);
+    });
+
+    it('F20 ordering operators on booleans are rejected with invalidFilter (RFC 7644 §3.4.2.2)', async () => {
+      for (const filter of ['active gt true', 'active ge false', 'active lt true', 'active le false']) {
+        expectScimError(await client.get(`/Users?${filterParam(filter)}`), 400, 'invalidFilter');
+      }
+    });
+
+    it('F21 dateTime comparisons compare instants, whatever the offset or precision of the filter value', async () => {
+      const tag = unique('instant').toLowerCase();
+      const first = await createUser(client, { userName: `${tag}-1@example.com` });
+      await sleep(1100);
+      const second = await createUser(client, { userName: `${tag}-2@example.com` });
+      const find = async (filter: string) =>
+        resourcesOf(await client.get(`/Users?${filterParam(`userName sw "${tag}-" and ${filter}`)}`))
+          .map((u) => (u.id === first.id ? 'first' : u.id === second.id ? 'second' : u.id))
+          .sort();
+      const instant = new Date(first.meta.lastModified as string);
+      // The same instant one hour ahead, written with a +01:00 offset.
+      const ahead = new Date(instant.getTime() + 3_600_000).toISOString().replace('Z', '+01:00');
+      expect(await find(`meta.lastModified gt "${ahead}"`)).toEqual(['second']);
+      expect(await find(`meta.lastModified ge "${ahead}"`)).toEqual(['first', 'second']);
+      // Whole seconds, no fraction: the next whole second after the first user's instant.
+      const ceil = new Date(Math.floor(instant.getTime() / 1000) * 1000 + 1000).toISOString().replace('.000Z', 'Z');
+      expect(await find(`meta.lastModified lt "${ceil}"`)).toEqual(['first']);
+    });
+
+    it('F22 sortBy meta.lastModified and by a multi-valued attribute (its primary value)', async () => {
+      const tag = unique('sortmv').toLowerCase();
+      const a = await createUser(client, { userName: `${tag}-a@example.com`, emails: [{ value: 'zz@example.com', primary: true }, { value: 'aa@example.com' }] });
+      await sleep(15);
+      const b = await createUser(client, { userName: `${tag}-b@example.com`, emails: [{ value: 'mm@example.com', primary: true }] });
+      const order = async (query: string) =>
+        resourcesOf(await client.get(`/Users?${filterParam(`userName sw "${tag}-"`)}&${query}`)).map((u) => (u.id === a.id ? 'a' : 'b'));
+      expect(await order('sortBy=meta.lastModified&sortOrder=descending')).toEqual(['b', 'a']);
+      expect(await order('sortBy=meta.created')).toEqual(['a', 'b']);
+      // RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its primary value (zz > mm).
+      expect(await order('sortBy=emails')).toEqual(['b', 'a']);
+      expect(await order('sortBy=emails.value')).toEqual(['b', 'a']);
+    });
+  });
+
+  describe('PATCH semantics (RFC 7644 §3.5.2)', () => {
+    it('P1 pathless replace of a complex value merges sub-attributes; pathless add appends to multi-valued ones', async () => {
+      const user = await createUser(client, {
+        name: { givenName: 'Old', familyName: 'Keep' },
+        emails: [{ value: 'one@example.com', type: 'work' }],
+      });
+      const res = await client.patch(
+        `/Users/${user.id}`,
+        patchOps(
+          { op: 'replace', value: { name: { givenName: 'New' } } },
+          { op: 'add', value: { emails: [{ value: 'two@example.com', type: 'home' }], nickName: 'Nick' } },
+        ),
+      );
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.name).toEqual({ givenName: 'New', familyName: 'Keep' });
+      expect(res.body.emails).toEqual([
+        { value: 'one@example.com', type: 'work' },
+        { value: 'two@example.com', type: 'home' },
+      ]);
+      expect(res.body.nickName).toBe('Nick');
+    });
+
+    it('P2 add of an email that is already there does not duplicate it; replace of emails sets the list', async () => {
+      const user = await createUser(client, { emails: [{ value: 'same@example.com', type: 'work' }] });
+      const add = await client.patch(`/Users/${user.id}`, patchOps({ op: 'add', path: 'emails', value: [{ value: 'same@example.com', type: 'work' }] }));
+      expect(add.status).toBe(200);
+      expect(add.body.emails).toEqual([{ value: 'same@example.com', type: 'work' }]);
+      const replace = await client.patch(`/Users/${user.id}`, patchOps({ op: 'replace', path: 'emails', value: [{ value: 'new@example.com', type: 'home' }] }));
+      expect(replace.status).toBe(200);
+      expect(replace.body.emails).toEqual([{ value: 'new@example.com', type: 'home' }]);
+      const remove = await client.patch(`/Users/${user.id}`, patchOps({ op: 'remove', path: 'emails[value eq "new@example.com"]' }));
+      expect(remove.status).toBe(200);
+      expect(remove.body.emails).toBeUndefined();
+    });
+
+    it('P3 a whole extension as the path: replace sets its attributes, remove clears it', async () => {
+      const user = await createUser(client, { schemas: [USER_SCHEMA, ENTERPRISE], [ENTERPRISE]: { department: 'A', costCenter: 'C1' } });
+      const replaced = await client.patch(`/Users/${user.id}`, patchOps({ op: 'replace', path: ENTERPRISE, value: { department: 'B', division: 'D' } }));
+      expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+      expect(replaced.body[ENTERPRISE]).toMatchObject({ department: 'B', division: 'D' });
+      const removed = await client.patch(`/Users/${user.id}`, patchOps({ op: 'remove', path: ENTERPRISE }));
+      expect(removed.status, JSON.stringify(removed.body)).toBe(200);
+      expect(removed.body[ENTERPRISE]).toBeUndefined();
+      expect(removed.body.schemas).toEqual([USER_SCHEMA]);
+      expect((await client.get(`/Users/${user.id}`)).body[ENTERPRISE]).toBeUndefined();
+    });
+
+    it('P4 a stale If-Match on a member-only group PATCH is 412 and adds nobody', async () => {
+      const user = await createUser(client);
+      const group = await createGroup(client);
+      await client.patch(`/Groups/${group.id}`, patchOps({ op: 'replace', path: 'displayName', value: unique('moved') }));
+      const res = await client.patch(
+        `/Groups/${group.id}`,
+        patchOps({ op: 'add', path: 'members', value: [{ value: user.id }] }),
+        { 'if-match': group.meta.version },
+      );
+      expectScimError(res, 412);
+      expect(await memberIds(client, group.id)).toEqual([]);
+    });
+
+    it('P5 member $ref and display point at the member as this server serves it', async () => {
+      const user = await createUser(client, { displayName: 'Shown Name' });
+      const group = await createGroup(client, { members: [{ value: user.id }] });
+      const read = await client.get(`/Groups/${group.id}`);
+      expect(read.body.members).toEqual([{ value: user.id, $ref: `${server.scimUrl}/Users/${user.id}`, display: 'Shown Name', type: 'User' }]);
+      expect(read.body.meta.location).toBe(`${server.scimUrl}/Groups/${group.id}`);
+    });
+  });
+
+  describe('more ETag edges', () => {
+    it('T4 If-Match: * passes; a no-op PATCH keeps the version', async () => {
+      const user = await createUser(client, { title: 'Same' });
+      const star = await client.patch(`/Users/${user.id}`, patchOps({ op: 'replace', path: 'title', value: 'Same' }), { 'if-match': '*' });
+      expect(star.status).toBe(200);
+      expect(star.body.meta.version).toBe(user.meta.version);
+      expect(star.headers.get('etag')).toBe(user.meta.version);
+    });
+
+    it('T5 deleting a member user changes the group version, so a cached group is refreshed', async () => {
+      const user = await createUser(client);
+      const group = await createGroup(client, { members: [{ value: user.id }] });
+      const before = (await client.get(`/Groups/${group.id}`)).body.meta.version;
+      expect((await client.delete(`/Users/${user.id}`)).status).toBe(204);
+      const after = await client.get(`/Groups/${group.id}`, { 'if-none-match': before });
+      expect(after.status).toBe(200);
+      expect(after.body.members ?? []).toEqual([]);
+      expect(after.body.meta.version).not.toBe(before);
+    });
+
+    it('T6 a membership change shows through If-None-Match on the member user (its groups changed)', async () => {
+      const user = await createUser(client);
+      const before = (await client.get(`/Users/${user.id}`)).body;
+      expect(before.groups).toEqual([]);
+      const group = await createGroup(client);
+      await client.patch(`/Groups/${group.id}`, patchOps({ op: 'add', path: 'members', value: [{ value: user.id }] }));
+      const after = await client.get(`/Users/${user.id}`, { 'if-none-match': before.meta.version });
+      // A 304 here would tell the client its copy (with no groups) is current.
+      expect(after.status).toBe(200);
+      expect(after.body.groups.map((g: { value: string }) => g.value)).toEqual([group.id]);
     });
   });
 
@@ -524,6 +797,45 @@ describe.each(backends())('RFC 7644 behaviour (%s)', (backend) => {
       expect(res.status).toBe(200);
       expect(res.body.Operations[0].status).toBe('400');
       expect(res.body.Operations[0].response.scimType).toEqual(expect.any(String));
+    });
+  });
+
+  describe('more Bulk edges', () => {
+    function bulk(operations: unknown[], extra: Record<string, unknown> = {}) {
+      return client.post('/Bulk', { schemas: [BULK_REQUEST_SCHEMA], Operations: operations, ...extra });
+    }
+
+    it('B6 a bulkId in a PATCH path refers to the user a POST of the same request created', async () => {
+      const userName = `${unique('bulkpath')}@example.com`;
+      const res = await bulk([
+        { method: 'PATCH', path: '/Users/bulkId:p', data: patchOps({ op: 'replace', path: 'title', value: 'Patched in bulk' }) },
+        { method: 'POST', path: '/Users', bulkId: 'p', data: { schemas: [USER_SCHEMA], userName } },
+      ]);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.Operations.map((o: { status: string }) => o.status)).toEqual(['200', '201']);
+      const found = resourcesOf(await client.get(`/Users?${filterParam(`userName eq "${userName}"`)}`));
+      expect(found.map((u) => u.title)).toEqual(['Patched in bulk']);
+    });
+
+    it('B7 an operation with a stale version fails with 412 alone', async () => {
+      const user = await createUser(client, { title: 'v1' });
+      await client.patch(`/Users/${user.id}`, patchOps({ op: 'replace', path: 'title', value: 'v2' }));
+      const other = await createUser(client);
+      const res = await bulk([
+        { method: 'PATCH', path: `/Users/${user.id}`, version: user.meta.version, data: patchOps({ op: 'replace', path: 'title', value: 'lost' }) },
+        { method: 'PATCH', path: `/Users/${other.id}`, version: other.meta.version, data: patchOps({ op: 'replace', path: 'title', value: 'kept' }) },
+      ]);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.Operations.map((o: { status: string }) => o.status)).toEqual(['412', '200']);
+      expect(res.body.Operations[0].response.status).toBe('412');
+      expect((await client.get(`/Users/${user.id}`)).body.title).toBe('v2');
+      expect((await client.get(`/Users/${other.id}`)).body.title).toBe('kept');
+    });
+
+    it('B8 a malformed BulkRequest is a 400 Error', async () => {
+      expectScimError(await client.post('/Bulk', { Operations: [] }), 400);
+      expectScimError(await client.post('/Bulk', { schemas: [BULK_REQUEST_SCHEMA], Operations: [{ method: 'GET', path: '/Users' }] }), 400);
+      expectScimError(await client.post('/Bulk', { schemas: [BULK_REQUEST_SCHEMA], Operations: [{ method: 'POST', path: '/Users', data: {} }] }), 400);
     });
   });
 

@@ -217,7 +217,7 @@ class PostgresJson implements JsonValue {
 }
 
 /**
- * PostgreSQL 13+. `lower` follows the database's LC_CTYPE (the test server runs with `C.UTF-8`);
+ * PostgreSQL. `lower` follows the database's LC_CTYPE (the test server runs with `C.UTF-8`);
  * ordering comparisons use `COLLATE "C"` so they are code point order whatever the database collation.
  */
 export const postgresDialect: SqlDialect = {
