@@ -92,6 +92,10 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
   const groupIds: string[] = [];
   const client = createClient(sys.baseUrl, sys.token);
   const common = { baseUrl: sys.baseUrl, token: sys.token, maxSeconds: cfg.phaseMaxSeconds };
+  /** Indexes of the users that were created, ascending; `indexAt(k)` wraps around them. */
+  const created: number[] = [];
+  const indexAt = (k: number) => created[((k % created.length) + created.length) % created.length]!;
+  const idOf = (k: number) => ids[indexAt(k)]!;
 
   const phase = async <T>(key: string, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
     log(`${sys.name}: ${label}`);
@@ -164,15 +168,12 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     result.users = (result.post1?.ok ?? 0) + (result.post16?.ok ?? 0);
     // The users that exist (the load may have failed or hit its time limit): everything after
     // picks among these, so a short load shows up as fewer users, not as failed lookups.
-    const created: number[] = [];
     for (let i = 0; i < n; i++) if (ids[i] !== undefined) created.push(i);
     if (created.length < n) {
       log(`${sys.name}: only ${created.length.toLocaleString('en-US')} of ${n.toLocaleString('en-US')} users were created; the rest of the run uses those`);
     }
     if (created.length === 0) throw new Error('no user was created: see the POST failures');
     const live = created.length;
-    const indexAt = (k: number) => created[((k % live) + live) % live]!;
-    const idOf = (k: number) => ids[indexAt(k)]!;
 
     // 3. Groups, each with an even share of the users (up to 100), so users render their `groups`.
     const perGroup = Math.min(100, Math.floor(live / cfg.groups));
@@ -324,7 +325,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
   );
 
   // 11. Where the lookups spend the server's CPU (after the measurements, so the profiler costs them nothing).
-  if (cfg.profile && sys.profile) {
+  if (cfg.profile && sys.profile && created.length > 0) {
     const pickProf = prng(99);
     result.profile = await phase('profile', 'CPU profile of userName eq lookups (--cpu-prof)', () =>
       sys.profile!(() =>
@@ -335,7 +336,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
           seconds: Math.min(cfg.seconds, 8),
           next: () => ({
             method: 'GET',
-            path: `${USERS}?filter=${encodeURIComponent(`userName eq "${userName(indexAt(Math.floor(pickProf() * live)))}"`)}`,
+            path: `${USERS}?filter=${encodeURIComponent(`userName eq "${userName(indexAt(Math.floor(pickProf() * created.length)))}"`)}`,
           }),
           accept: (status) => status === 200,
         }),

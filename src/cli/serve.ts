@@ -21,7 +21,7 @@ export function registerServe(program: Command): void {
         const scim = await issueToken(store, runtime.clock, tenant.id, 'scim', 'initial SCIM token');
         const admin = await issueToken(store, runtime.clock, tenant.id, 'admin', 'initial admin token');
         process.stdout.write(
-          `Tenant \`${DEFAULT_TENANT}\` created. These tokens are shown once:\n` +
+          `Tenant \`${DEFAULT_TENANT}\` has no tokens yet; these two are shown once:\n` +
             `  SCIM token  (for your IdP):  ${scim.token}\n` +
             `  admin token (for admins):    ${admin.token}\n`,
         );

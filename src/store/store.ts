@@ -112,22 +112,36 @@ export interface ScimReader {
   memberIds(groupId: string): Promise<MemberRef[]>;
 }
 
+/** The write that changes memberships, for the users whose `groups` it changes (see `addMembers`). */
+export interface MembershipStamp {
+  readonly revision: number;
+  readonly at: string;
+}
+
 export interface ScimWriter extends ScimReader {
   /** Allocates the tenant's next revision (monotonic, gap-free within the tenant). */
   nextRevision(): Promise<number>;
   /** Throws `AppError('uniqueness')` when another user of the tenant has the same userName, ignoring case. */
   insert(type: ResourceTypeName, resource: StoredResource): Promise<void>;
-  /** Same uniqueness rule as `insert`. */
+  /**
+   * Same uniqueness rule as `insert`; `not_found` when it does not exist. Renaming a group gives the
+   * users inside it the group's new `version` and `lastModified` (their `groups[].display` changes).
+   */
   update(type: ResourceTypeName, resource: StoredResource): Promise<void>;
   /**
    * Deletes the resource and every membership it is part of, as group or as member; groups that
-   * lose it as a member get `version = revision` and `lastModified = at`. False if it did not exist.
+   * lose it as a member get `version = revision` and `lastModified = at`, and so do the users inside
+   * a deleted group (their `groups` change). False if it did not exist.
    */
   remove(type: ResourceTypeName, id: string, revision: number, at: string): Promise<boolean>;
-  /** Adds members that are not already in the group; returns the ids actually added. */
-  addMembers(groupId: string, members: readonly MemberRef[]): Promise<string[]>;
-  /** Removes the listed members (or all of them); returns the ids actually removed. */
-  removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]>;
+  /**
+   * Adds members that are not already in the group; returns the ids actually added. With `stamp`,
+   * the users whose `groups` this changes (added users, and users inside added groups) get
+   * `version = stamp.revision` and `lastModified = stamp.at`, so their ETag changes too.
+   */
+  addMembers(groupId: string, members: readonly MemberRef[], stamp?: MembershipStamp): Promise<string[]>;
+  /** Removes the listed members (or all of them); returns the ids actually removed. `stamp` as for `addMembers`. */
+  removeMembers(groupId: string, ids: readonly string[] | 'all', stamp?: MembershipStamp): Promise<string[]>;
   appendChange(record: ChangeRecord): Promise<void>;
   /**
    * Runs `fn` inside a savepoint: if it throws, its writes are undone and the error rethrown while

@@ -102,6 +102,9 @@ describe('evaluateFilter on users', () => {
     [`${ENTERPRISE}:department eq "tour operations"`, ['barbara']],
     [`${ENTERPRISE}:department eq "Engineering" and title co "Manager"`, ['ana']],
     [`${ENTERPRISE}:manager.value eq "${MANAGER_ID}"`, ['barbara']],
+    // Entra checks the current manager with `manager eq`: the implied `.value` of a reference.
+    [`manager eq "${MANAGER_ID}"`, ['barbara']],
+    [`${ENTERPRISE}:manager eq "${MANAGER_ID}"`, ['barbara']],
     [`${ENTERPRISE}:manager[value eq "${MANAGER_ID}"]`, ['barbara']],
     [`${ENTERPRISE}:employeeNumber pr`, ['barbara']],
     // value paths test one element; plain paths may be met by different elements

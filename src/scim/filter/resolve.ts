@@ -19,7 +19,7 @@ import { printAttrPath, printValue } from './print.js';
  * so the evaluator and the SQL compiler never see user spelling or an ill-typed comparison.
  *
  * Besides name resolution (case-insensitive, RFC 7643 §2.1) it normalises, so consumers have one form each:
- * - `members eq "id"` on a multi-valued complex attribute compares its `value` sub-attribute;
+ * - `members eq "id"` (and `manager eq "id"`) on a complex attribute compares its `value` sub-attribute;
  * - inside `emails[…]` every path becomes `{ top: emails, sub }`;
  * - `x eq null` becomes `not (x pr)` and `x ne null` becomes `x pr`: no `null` value is left;
  * - booleans accept `"true"`/`"false"` in any case (Entra) and become booleans;
@@ -131,9 +131,12 @@ function subAttribute(parent: AttributeDef, name: string, written: string): Attr
   return def;
 }
 
-/** RFC 7644 §3.4.2.2: `emails co "x"` means `emails.value co "x"`; singular complex attributes get no such reading. */
+/**
+ * RFC 7644 §3.4.2.2: `emails co "x"` means `emails.value co "x"`. Entra reads a user's manager with
+ * `manager eq "id"`, so a singular complex attribute with a `value` (a reference) reads the same way.
+ */
 function impliedValue(path: ResolvedAttr): ResolvedAttr {
-  if (path.sub !== undefined || path.top.type !== 'complex' || !path.top.multiValued) return path;
+  if (path.sub !== undefined || path.top.type !== 'complex') return path;
   const value = findSubAttribute(path.top, 'value');
   return value === undefined ? path : { ...path, sub: value };
 }
