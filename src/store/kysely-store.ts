@@ -20,6 +20,7 @@ import type {
   GroupRef,
   ListPage,
   ListQuery,
+  MembershipStamp,
   MemberRef,
   ReadOptions,
   ScimDoc,
@@ -303,6 +304,9 @@ function createStatements(backend: StoreBackend) {
         })
         .where('tenant_id', '=', p.tenant_id)
         .where('id', '=', p.id),
+    ),
+    groupName: prepare<TI, { display_name: string }>((db, p) =>
+      db.selectFrom('groups').select('display_name').where('tenant_id', '=', p.tenant).where('id', '=', p.id),
     ),
     appendChange: prepare<ChangeValues, never>((db, p) =>
       db
@@ -654,8 +658,13 @@ class ScimTx implements ScimWriter {
         const exists = await this.statements.get.User.first(db, { tenant: this.tenantId, id: resource.id });
         throw exists ? userNameTaken(values.user_name) : notFound(type, resource.id);
       }
-      const result = await this.statements.updateGroup.execute(db, groupValues(this.tenantId, resource));
-      if (!result.numAffectedRows) throw notFound(type, resource.id);
+      const values = groupValues(this.tenantId, resource);
+      const before = await this.statements.groupName.first(db, { tenant: this.tenantId, id: resource.id });
+      if (!before) throw notFound(type, resource.id);
+      await this.statements.updateGroup.execute(db, values);
+      if (before.display_name !== values.display_name) {
+        await this.touchUsers([{ value: resource.id, type }], { revision: resource.version, at: resource.lastModified });
+      }
     } catch (err) {
       throw this.mapViolation(err, type, resource.id);
     }
@@ -669,6 +678,7 @@ class ScimTx implements ScimWriter {
       .where('id', '=', id)
       .executeTakeFirst();
     if (deleted.numDeletedRows === 0n) return false;
+    if (type === 'Group') await this.touchUsers([{ value: id, type }], { revision, at });
     await db
       .updateTable('groups')
       .set({ version: revision, last_modified: at })
@@ -693,7 +703,7 @@ class ScimTx implements ScimWriter {
     return true;
   }
 
-  async addMembers(groupId: string, members: readonly MemberRef[]): Promise<string[]> {
+  async addMembers(groupId: string, members: readonly MemberRef[], stamp?: MembershipStamp): Promise<string[]> {
     const unique = [...new Map(members.map((m) => [m.value, m])).values()];
     const added = new Set<string>();
     // Four parameters per row: one multi-row INSERT per chunk, whatever the group's size.
@@ -706,23 +716,67 @@ class ScimTx implements ScimWriter {
         .execute();
       for (const row of rows) added.add(row.member_id);
     }
-    return unique.filter((m) => added.has(m.value)).map((m) => m.value);
+    const result = unique.filter((m) => added.has(m.value));
+    if (stamp) await this.touchUsers(result, stamp);
+    return result.map((m) => m.value);
   }
 
-  async removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]> {
+  async removeMembers(groupId: string, ids: readonly string[] | 'all', stamp?: MembershipStamp): Promise<string[]> {
     const base = () =>
       this.conn().deleteFrom('group_members').where('tenant_id', '=', this.tenantId).where('group_id', '=', groupId);
+    const removed: MemberRef[] = [];
     if (ids === 'all') {
-      const rows = await base().returning('member_id').execute();
-      return rows.map((r) => r.member_id).sort();
+      const rows = await base().returning(['member_id', 'member_type']).execute();
+      removed.push(...rows.map((r) => ({ value: r.member_id, type: r.member_type })).sort((a, b) => compare(a.value, b.value)));
+    } else {
+      const unique = [...new Set(ids)];
+      const found = new Map<string, ResourceTypeName>();
+      for (const chunk of chunks(unique, this.backend.maxParameters - 2)) {
+        const rows = await base().where('member_id', 'in', chunk).returning(['member_id', 'member_type']).execute();
+        for (const row of rows) found.set(row.member_id, row.member_type);
+      }
+      for (const id of unique) {
+        const type = found.get(id);
+        if (type) removed.push({ value: id, type });
+      }
     }
-    const unique = [...new Set(ids)];
-    const removed = new Set<string>();
-    for (const chunk of chunks(unique, this.backend.maxParameters - 2)) {
-      const rows = await base().where('member_id', 'in', chunk).returning('member_id').execute();
-      for (const row of rows) removed.add(row.member_id);
+    if (stamp) await this.touchUsers(removed, stamp);
+    return removed.map((m) => m.value);
+  }
+
+  /**
+   * Gives the users whose `groups` a membership change alters — the `members` themselves and every
+   * user inside a member group, however deep — the changing write's version and time, so their
+   * ETag changes with their representation. One statement per chunk; the walk down nested groups
+   * is a recursive CTE (`UNION` stops on cycles).
+   */
+  private async touchUsers(members: readonly MemberRef[], stamp: MembershipStamp): Promise<void> {
+    const db = this.conn();
+    const users = members.filter((m) => m.type === 'User').map((m) => m.value);
+    const groups = members.filter((m) => m.type === 'Group').map((m) => m.value);
+    for (const chunk of chunks(users, this.backend.maxParameters - 3)) {
+      await db
+        .updateTable('users')
+        .set({ version: stamp.revision, last_modified: stamp.at })
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', 'in', chunk)
+        .execute();
     }
-    return unique.filter((id) => removed.has(id));
+    const tenant = this.tenantId;
+    for (const chunk of chunks(groups, this.backend.maxParameters - 6)) {
+      await sql`UPDATE "users" SET "version" = ${stamp.revision}, "last_modified" = ${stamp.at}
+        WHERE "tenant_id" = ${tenant} AND "id" IN (
+          WITH RECURSIVE "down"("group_id") AS (
+            SELECT "id" FROM "groups" WHERE "tenant_id" = ${tenant} AND "id" IN (${sql.join(chunk)})
+            UNION
+            SELECT "gm"."member_id" FROM "down" JOIN "group_members" AS "gm" ON "gm"."group_id" = "down"."group_id"
+            WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'
+          )
+          SELECT "gm"."member_id" FROM "group_members" AS "gm"
+          WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'User'
+            AND "gm"."group_id" IN (SELECT "group_id" FROM "down")
+        )`.execute(db);
+    }
   }
 
   async appendChange(record: ChangeRecord): Promise<void> {
@@ -812,6 +866,11 @@ function userNameTaken(userName: string): AppError {
 
 function notFound(type: ResourceTypeName, id: string): AppError {
   return new AppError('not_found', `${type} \`${id}\` not found`);
+}
+
+/** Code-unit order, the same in every locale (for ids, which are compared exactly). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {

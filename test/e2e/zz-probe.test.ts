@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { startServer, scimClient, USER_SCHEMA, GROUP_SCHEMA, type RunningServer } from './harness.js';
+import { filterParam } from './scim-helpers.js';
+describe.each(['sqlite', 'postgres'] as const)('probe %s', (backend) => {
+  let server: RunningServer;
+  beforeAll(async () => { server = await startServer(backend); });
+  afterAll(async () => { await server?.close(); });
+  it('probe', async () => {
+    const c = scimClient(server);
+    const u = (await c.post('/Users', { schemas: [USER_SCHEMA], userName: 'p@x.y', displayName: 'Pee' })).body;
+    const g = (await c.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'G1', members: [{ value: u.id }] })).body;
+    const show = async (label: string, p: Promise<any>) => { const r = await p; console.log(backend, label, r.status, JSON.stringify(r.body).slice(0, 300)); };
+    await show('groups.value', c.get(`/Users?${filterParam(`groups.value eq "${g.id}"`)}&attributes=userName`));
+    await show('groups eq', c.get(`/Users?${filterParam(`groups eq "${g.id}"`)}&attributes=userName`));
+    await show('members.display', c.get(`/Groups?${filterParam(`members.display eq "pee"`)}&attributes=displayName`));
+    await show('meta.resourceType', c.get(`/Users?${filterParam(`meta.resourceType eq "User"`)}&attributes=userName`));
+    await show('meta.version', c.get(`/Users?${filterParam(`meta.version eq ${JSON.stringify(u.meta.version)}`)}&attributes=userName`));
+    await show('sort familyName', c.get(`/Users?sortBy=name.familyName&attributes=userName`));
+    await show('root search', c.post(`/.search`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq "p@x.y"' }));
+    await show('attributes empty', c.get(`/Users?attributes=`));
+    await show('POST attributes', c.post(`/Users?attributes=userName`, { schemas: [USER_SCHEMA], userName: 'q@x.y' }));
+    await show('patch group excl', c.patch(`/Groups/${g.id}?excludedAttributes=members`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'G2' }] }));
+    await show('filter on groups type', c.get(`/Groups?${filterParam(`members.type eq "User"`)}&attributes=displayName`));
+    await show('co empty', c.get(`/Users?${filterParam(`userName co ""`)}&attributes=userName`));
+    await show('eq null', c.get(`/Users?${filterParam(`title eq null`)}&attributes=userName`));
+    await show('eq number on string', c.get(`/Users?${filterParam(`userName eq 5`)}&attributes=userName`));
+    await show('head', c.request('HEAD', `/Users/${u.id}`));
+    await show('me', c.get(`/Me`));
+    await show('trailing slash', c.get(`/Users/`));
+    await show('lower endpoint', c.get(`/users/${u.id}`));
+    await show('delete group then get user', (async () => { await c.delete(`/Groups/${g.id}`); return c.get(`/Users/${u.id}`); })());
+  });
+});
