@@ -428,7 +428,7 @@ class ScimTx implements ScimWriter {
     const from = sql`${sql.table(tableOf(type))} AS "r"`;
     const conditions: Expression<SqlBool>[] = [sql<SqlBool>`"r"."tenant_id" = ${this.tenantId}`];
     if (query.filter) conditions.push(compileFilter(query.filter, target));
-    const count = Math.max(0, Math.floor(query.count));
+    const count = Number.isFinite(query.count) ? Math.max(0, Math.floor(query.count)) : 0;
     const total = async () => {
       const { rows } = await sql<{ n: number }>`SELECT count(*) AS "n" FROM ${from} WHERE ${sql.join(conditions, sql` AND `)}`.execute(db);
       return Number(rows[0]?.n ?? 0);
@@ -441,7 +441,7 @@ class ScimTx implements ScimWriter {
     // Resources without a value sort last in either direction, as SCIM servers commonly do; `seq`
     // (creation order) breaks ties, so the order is total and pages never overlap.
     const order = sortKey
-      ? sql`${sortKey} ${sql.raw(descending ? 'DESC' : 'ASC')} NULLS LAST, "r"."seq" ASC`
+      ? sql`"sort_key" ${sql.raw(descending ? 'DESC' : 'ASC')} NULLS LAST, "r"."seq" ASC`
       : sql`"r"."seq" ASC`;
     const select = (where: readonly Expression<SqlBool>[], limit: number, offset: number) =>
       sql<ResourceRow>`SELECT ${columns} FROM ${from} WHERE ${sql.join(where, sql` AND `)} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`
@@ -449,7 +449,7 @@ class ScimTx implements ScimWriter {
         .then((r) => r.rows);
 
     if (query.cursor === undefined) {
-      const offset = Math.max(1, Math.floor(query.startIndex)) - 1;
+      const offset = Number.isFinite(query.startIndex) ? Math.max(1, Math.floor(query.startIndex)) - 1 : 0;
       const rows = await select(conditions, count, offset);
       // A short page tells the total without counting, unless it is empty past the start.
       const totalResults =
@@ -767,7 +767,7 @@ class ScimTx implements ScimWriter {
       await sql`UPDATE "users" SET "version" = ${stamp.revision}, "last_modified" = ${stamp.at}
         WHERE "tenant_id" = ${tenant} AND "id" IN (
           WITH RECURSIVE "down"("group_id") AS (
-            SELECT "id" FROM "groups" WHERE "tenant_id" = ${tenant} AND "id" IN (${sql.join(chunk)})
+            SELECT "group_id" FROM "group_members" WHERE "tenant_id" = ${tenant} AND "group_id" IN (${sql.join(chunk)})
             UNION
             SELECT "gm"."member_id" FROM "down" JOIN "group_members" AS "gm" ON "gm"."group_id" = "down"."group_id"
             WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'

@@ -484,6 +484,60 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         expect((await reader.get('User', 'u', { groups: true }))?.groups).toEqual([]);
       });
 
+      it("changes the version of users whose groups a write changes, when given the write's stamp", async () => {
+        const tenant = await newTenant();
+        const r1 = await write(tenant, async (tx, rev) => {
+          for (const id of ['direct', 'nested', 'deeper', 'bystander']) await tx.insert('User', user(id, { userName: id }, rev));
+          for (const id of ['g', 'child', 'grandchild', 'other']) await tx.insert('Group', group(id, { displayName: id }, rev));
+          await tx.addMembers('child', [{ value: 'nested', type: 'User' }, { value: 'grandchild', type: 'Group' }]);
+          await tx.addMembers('grandchild', [{ value: 'deeper', type: 'User' }, { value: 'child', type: 'Group' }]); // a cycle
+          await tx.addMembers('other', [{ value: 'bystander', type: 'User' }]);
+        });
+        const reader = store.reader(tenant.id);
+        const versions = async () =>
+          Object.fromEntries(
+            await Promise.all(
+              ['direct', 'nested', 'deeper', 'bystander'].map(async (id) => [id, (await reader.get('User', id))?.version] as const),
+            ),
+          );
+        // Without a stamp, only memberships change.
+        await write(tenant, async (tx) => {
+          await tx.addMembers('g', [{ value: 'direct', type: 'User' }]);
+          await tx.removeMembers('g', ['direct']);
+        });
+        expect(await versions()).toEqual({ direct: r1, nested: r1, deeper: r1, bystander: r1 });
+
+        const r3 = await write(tenant, async (tx, rev) => {
+          const stamp = { revision: rev, at: at(rev) };
+          await tx.addMembers('g', [{ value: 'direct', type: 'User' }, { value: 'child', type: 'Group' }], stamp);
+        });
+        expect(await versions()).toEqual({ direct: r3, nested: r3, deeper: r3, bystander: r1 });
+        expect(await reader.get('User', 'deeper')).toMatchObject({ lastModified: at(r3), created: at(r1) });
+
+        const r4 = await write(tenant, async (tx, rev) => {
+          await tx.removeMembers('g', ['child'], { revision: rev, at: at(rev) });
+        });
+        expect(await versions()).toEqual({ direct: r3, nested: r4, deeper: r4, bystander: r1 });
+
+        // Renaming a group changes its members' groups[].display; other updates do not touch them.
+        const r5 = await write(tenant, (tx, rev) => tx.update('Group', group('child', { displayName: 'child', externalId: 'x' }, rev)));
+        expect(await versions()).toEqual({ direct: r3, nested: r4, deeper: r4, bystander: r1 });
+        const r6 = await write(tenant, (tx, rev) => tx.update('Group', group('child', { displayName: 'Child' }, rev)));
+        expect(r6).toBe(r5 + 1);
+        expect(await versions()).toEqual({ direct: r3, nested: r6, deeper: r6, bystander: r1 });
+
+        // Deleting a group changes the groups of everyone inside it.
+        const r7 = await write(tenant, async (tx, rev) => {
+          await tx.remove('Group', 'child', rev, at(rev));
+        });
+        expect(await versions()).toEqual({ direct: r3, nested: r7, deeper: r7, bystander: r1 });
+
+        const r8 = await write(tenant, async (tx, rev) => {
+          expect(await tx.removeMembers('g', 'all', { revision: rev, at: at(rev) })).toEqual(['direct']);
+        });
+        expect(await versions()).toEqual({ direct: r8, nested: r7, deeper: r7, bystander: r1 });
+      });
+
       it('tells which ids exist and as what, for any number of ids', async () => {
         const tenant = await newTenant();
         await write(tenant, async (tx, rev) => {

@@ -308,8 +308,20 @@ describe.each(backends())('RFC 7644 behaviour (%s)', (backend) => {
       const bad = await client.post('/Users/.search', { schemas: [SEARCH_REQUEST_SCHEMA], filter: 'userName eq' });
       expectScimError(bad, 400, 'invalidFilter');
 
+      await createGroup(client);
       const groups = await client.post('/Groups/.search', { schemas: [SEARCH_REQUEST_SCHEMA], count: 1 });
-      expectListResponse(groups);
+      expect(expectListResponse(groups).Resources).toHaveLength(1);
+
+      // RFC 7644 §3.4.3: a search at the root spans every resource type.
+      const name = unique('root-search');
+      const user = await createUser(client, { displayName: name });
+      const group = await createGroup(client, { displayName: name });
+      const root = expectListResponse(
+        await client.post('/.search', { schemas: [SEARCH_REQUEST_SCHEMA], filter: `displayName eq "${name}"`, attributes: ['displayName'] }),
+      );
+      expect(root.totalResults).toBe(2);
+      expect(sorted(root.Resources.map((r: { id: string }) => r.id))).toEqual(sorted([user.id, group.id]));
+      expect(sorted(root.Resources.map((r: { schemas: string[] }) => r.schemas[0]))).toEqual(sorted([GROUP_SCHEMA, USER_SCHEMA]));
     });
   });
 
@@ -339,6 +351,7 @@ describe.each(backends())('RFC 7644 behaviour (%s)', (backend) => {
     });
 
     it('F14 startIndex below 1 is 1 and a negative count is 0 (RFC 7644 §3.4.2.4)', async () => {
+      await createUser(client);
       const zero = expectListResponse(await client.get('/Users?startIndex=0&count=1'));
       expect(zero.startIndex).toBe(1);
       expect(zero.Resources).toHaveLength(1);
@@ -654,16 +667,68 @@ describe.each(backends())('RFC 7644 behaviour (%s)', (backend) => {
       expect(after.body.meta.version).not.toBe(before);
     });
 
-    it('T6 a membership change shows through If-None-Match on the member user (its groups changed)', async () => {
+    it('T6 a membership change by PATCH shows through If-None-Match on the member user (its groups changed)', async () => {
       const user = await createUser(client);
       const before = (await client.get(`/Users/${user.id}`)).body;
       expect(before.groups).toEqual([]);
       const group = await createGroup(client);
       await client.patch(`/Groups/${group.id}`, patchOps({ op: 'add', path: 'members', value: [{ value: user.id }] }));
-      const after = await client.get(`/Users/${user.id}`, { 'if-none-match': before.meta.version });
-      // A 304 here would tell the client its copy (with no groups) is current.
+      const added = await client.get(`/Users/${user.id}`, { 'if-none-match': before.meta.version });
+      // A 304 here tells the client its copy (with no groups) is current.
+      expect(added.status).toBe(200);
+      expect(added.body.groups.map((g: { value: string }) => g.value)).toEqual([group.id]);
+
+      const withGroup = (await client.get(`/Users/${user.id}`)).body;
+      await client.patch(`/Groups/${group.id}`, patchOps({ op: 'remove', path: `members[value eq "${user.id}"]` }));
+      const removed = await client.get(`/Users/${user.id}`, { 'if-none-match': withGroup.meta.version });
+      expect(removed.status).toBe(200);
+      expect(removed.body.groups).toEqual([]);
+    });
+
+    it('T7 deleting a group changes the version of its former member users (the consistent counterpart of T6)', async () => {
+      const user = await createUser(client);
+      const group = await createGroup(client, { members: [{ value: user.id }] });
+      const withGroup = (await client.get(`/Users/${user.id}`)).body;
+      expect(withGroup.groups.map((g: { value: string }) => g.value)).toEqual([group.id]);
+      expect((await client.delete(`/Groups/${group.id}`)).status).toBe(204);
+      const after = await client.get(`/Users/${user.id}`, { 'if-none-match': withGroup.meta.version });
       expect(after.status).toBe(200);
-      expect(after.body.groups.map((g: { value: string }) => g.value)).toEqual([group.id]);
+      expect(after.body.groups).toEqual([]);
+    });
+  });
+
+  describe('concurrency', () => {
+    it('C1 ten concurrent PATCHes with the same If-Match: exactly one wins, the others get 412', async () => {
+      const user = await createUser(client, { title: 'start' });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          client.patch(`/Users/${user.id}`, patchOps({ op: 'replace', path: 'title', value: `writer-${i}` }), { 'if-match': user.meta.version }),
+        ),
+      );
+      const statuses = results.map((r) => r.status).sort();
+      expect(statuses).toEqual([200, 412, 412, 412, 412, 412, 412, 412, 412, 412]);
+      const winner = results.find((r) => r.status === 200)!;
+      const final = await client.get(`/Users/${user.id}`);
+      expect(final.body.title).toBe(winner.body.title);
+      expect(final.body.meta.version).toBe(winner.body.meta.version);
+    });
+
+    it('C2 deleting a user while it is being added to groups leaves no dangling membership and no 500', async () => {
+      for (let round = 0; round < 5; round++) {
+        const user = await createUser(client);
+        const groups = [await createGroup(client), await createGroup(client)];
+        const [del, ...adds] = await Promise.all([
+          client.delete(`/Users/${user.id}`),
+          ...groups.map((g) => client.patch(`/Groups/${g.id}`, patchOps({ op: 'add', path: 'members', value: [{ value: user.id }] }))),
+        ]);
+        expect(del!.status).toBe(204);
+        for (const add of adds) {
+          expect([200, 204, 400], JSON.stringify(add.body)).toContain(add.status);
+          if (add.status === 400) expectScimError(add, 400, 'invalidValue');
+        }
+        for (const g of groups) expect(await memberIds(client, g.id)).toEqual([]);
+        expect(resourcesOf(await client.get(`/Groups?${filterParam(`members eq "${user.id}"`)}`))).toEqual([]);
+      }
     });
   });
 

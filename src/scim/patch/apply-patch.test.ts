@@ -261,7 +261,11 @@ describe('RFC 7644 §3.5.2 examples', () => {
   });
 
   it('replace on an attribute that does not exist adds it', () => {
-    expect(patchUser({ userName: 'b' }, { op: 'replace', path: 'title', value: 'Boss' }).doc).toEqual({ userName: 'b', title: 'Boss' });
+    expect(patchUser({ userName: 'b', active: true }, { op: 'replace', path: 'title', value: 'Boss' }).doc).toEqual({
+      userName: 'b',
+      active: true,
+      title: 'Boss',
+    });
   });
 });
 
@@ -279,11 +283,15 @@ describe('semantics', () => {
 
   it('removing the last sub-attribute removes the attribute, and an emptied extension', () => {
     const { doc } = patchUser(
-      { userName: 'b', name: { givenName: 'B' }, [ENT]: { department: 'x' } },
+      { userName: 'b', active: true, name: { givenName: 'B' }, [ENT]: { department: 'x' } },
       { op: 'remove', path: 'name.givenName' },
       { op: 'remove', path: `${ENT}:department` },
     );
-    expect(doc).toEqual({ userName: 'b' });
+    expect(doc).toEqual({ userName: 'b', active: true });
+  });
+
+  it('removing active makes the user active again, the default, so a stored user always has it', () => {
+    expect(patchUser({ userName: 'b', active: false }, { op: 'remove', path: 'active' }).doc).toEqual({ userName: 'b', active: true });
   });
 
   it('remove of a whole extension', () => {

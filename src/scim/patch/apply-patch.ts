@@ -3,7 +3,7 @@ import type { AttributeChange } from '../../core/change.js';
 import { AppError } from '../../core/errors.js';
 import type { ScimDoc } from '../../store/store.js';
 import { diffDocs } from '../resource/diff.js';
-import { assertRequired, isMembers, normalizeValue, toMemberValues, type MemberValue } from '../resource/normalize.js';
+import { applyDefaults, assertRequired, isMembers, normalizeValue, toMemberValues, type MemberValue } from '../resource/normalize.js';
 import { applyOperation } from './apply-operation.js';
 import { expandOperation } from './expand.js';
 import { readPatchMessage } from './message.js';
@@ -53,6 +53,7 @@ export function applyPatch(resource: PatchInput, body: unknown, rt: ResourceType
     }
   });
   const { members: patchedMembers, ...doc } = working;
+  applyDefaults(doc, rt);
   assertRequired(doc, rt);
   const changes = diffDocs(stored, doc);
   return touchedMembers ? { doc, members: toMemberValues(patchedMembers), changes } : { doc, changes };

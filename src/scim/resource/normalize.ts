@@ -89,11 +89,20 @@ export function normalizeResource(
     }
   }
   if (unknown.length > 0) throw invalid(`unknown attribute${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `\`${k}\``).join(', ')}`);
-  const active = rt.schema.attributes.find((a) => a.name === 'active');
-  if (active !== undefined && doc.active === undefined) doc.active = true;
+  applyDefaults(doc, rt);
   if (mode === 'replace' && existing !== undefined) keepImmutable(doc, existing, rt);
   assertRequired(doc, rt);
   return rt.name === 'Group' && members !== undefined ? { doc, members } : { doc };
+}
+
+/**
+ * `active` is true unless said otherwise, after a POST, a PUT that omits it (IDP-BEHAVIOUR rule 7) and
+ * a PATCH that removes it. INVARIANT: every stored user has a boolean `active`, which the store's
+ * `active` column and the SQL filter compiler rely on to agree with the in-memory evaluator.
+ */
+export function applyDefaults(doc: ScimDoc, rt: ResourceTypeDef): void {
+  const active = rt.schema.attributes.find((a) => a.name === 'active');
+  if (active !== undefined && doc.active === undefined) doc.active = true;
 }
 
 /** The value of `top` in a stored document (extension attributes live under `doc[schemaUrn]`). */
