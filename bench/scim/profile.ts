@@ -12,7 +12,6 @@ export interface ProfileSummary {
   readonly inclusiveByArea: ReadonlyArray<{ area: string; share: number }>;
   /** The hottest functions by self time. */
   readonly topFunctions: ReadonlyArray<{ fn: string; share: number }>;
-  readonly file: string;
 }
 
 interface CallFrame {
@@ -110,6 +109,5 @@ export function summariseProfile(file: string, window?: Window, top = 15): Profi
     selfByArea: shares(self, 14).map(({ key, share }) => ({ area: key, share })),
     inclusiveByArea: shares(inclusive, 14).map(({ key, share }) => ({ area: key, share })),
     topFunctions: shares(fns, top).map(({ key, share }) => ({ fn: key, share })),
-    file,
   };
 }

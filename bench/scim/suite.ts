@@ -43,6 +43,8 @@ export interface WalkResult {
 export interface OneShotResult {
   readonly ms: readonly number[];
   readonly median: number;
+  /** Members added, or Bulk operations sent, per request. */
+  readonly size?: number;
   readonly failure?: Failure;
 }
 
@@ -266,7 +268,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
     // 8. Adding members: one PATCH with `membersPerPatch` users, into a different group each time.
     const m = Math.min(cfg.membersPerPatch, live);
     result.members = await phase('members', `PATCH /Groups/{id}: add ${m.toLocaleString('en-US')} members, ×${cfg.repeats}`, () =>
-      oneShot(cfg.repeats, async (r) => {
+      oneShot(m, cfg.repeats, async (r) => {
         const members: string[] = [];
         const start = Math.floor(live / 2) + r * m;
         for (let k = 0; k < m; k++) members.push(idOf(start + k));
@@ -286,7 +288,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
 
     // 9. Bulk: `bulkOperations` creates in one request.
     result.bulk = await phase('bulk', `POST /Bulk with ${cfg.bulkOperations} POST /Users operations, ×${cfg.repeats}`, () =>
-      oneShot(cfg.repeats, async (r) => {
+      oneShot(cfg.bulkOperations, cfg.repeats, async (r) => {
         const first = n + r * cfg.bulkOperations;
         const body = bulkCreateBody(first, cfg.bulkOperations, ids[0]);
         const res = await client.send('POST', '/scim/v2/Bulk', body);
@@ -321,7 +323,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
 
   // 10. Restart-to-serving on the loaded data.
   result.restart = await phase('restart', `restart → GET /readyz 200, ×${cfg.repeats}`, () =>
-    oneShot(cfg.repeats, async () => ({ ms: await sys.restart() })),
+    oneShot(undefined, cfg.repeats, async () => ({ ms: await sys.restart() })),
   );
 
   // 11. Where the lookups spend the server's CPU (after the measurements, so the profiler costs them nothing).
@@ -347,6 +349,7 @@ export async function runSuite(sys: System, cfg: BenchConfig, samples?: SampleRe
 }
 
 async function oneShot(
+  size: number | undefined,
   repeats: number,
   once: (r: number) => Promise<{ ms: number; failure?: Failure }>,
 ): Promise<OneShotResult> {
@@ -362,7 +365,12 @@ async function oneShot(
     }
   }
   const sorted = [...ms].sort((a, b) => a - b);
-  return { ms, median: sorted[Math.floor(sorted.length / 2)]!, ...(failure ? { failure } : {}) };
+  return {
+    ms,
+    median: sorted[Math.floor(sorted.length / 2)]!,
+    ...(size !== undefined ? { size } : {}),
+    ...(failure ? { failure } : {}),
+  };
 }
 
 interface ListPage {

@@ -76,9 +76,13 @@ export async function startScimitar(name: string, database: string, cwd: string)
         await stopServer(server);
         ({ server } = await spawnServer());
       }
-      const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-      if (!file) throw new Error(`the profiled server wrote no .cpuprofile into ${dir}`);
-      return summariseProfile(join(dir, file), { fromUs, toUs });
+      try {
+        const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+        if (!file) throw new Error(`the profiled server wrote no .cpuprofile into ${dir}`);
+        return summariseProfile(join(dir, file), { fromUs, toUs });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
     shutdown: () => stopServer(server),
   };

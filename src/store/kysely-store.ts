@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { prepare } from './prepared.js';
+import { assertStorableFilter, assertStorableJson, storableKey } from './text.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -64,9 +65,11 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const statements = createStatements(backend);
   // INVARIANT: tenants are never deleted, so a tenant seen once exists for good.
   const knownTenants = new Set<string>();
+  const counts: CountCache = new Map();
 
   const tenants: TenantStore = {
     async create(name) {
+      if (!storableKey(name)) throw new AppError('invalid_value', 'a tenant name cannot hold U+0000');
       const tenant: Tenant = { id: randomUUID(), name, revision: 0, createdAt: clock.now().toISOString() };
       const row = await db
         .insertInto('tenants')
@@ -78,10 +81,12 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
       return tenant;
     },
     async findByName(name) {
+      if (!storableKey(name)) return undefined;
       const row = await statements.tenantByName.first(readDb, { name });
       return row && toTenant(row);
     },
     async findById(id) {
+      if (!storableKey(id)) return undefined;
       const row = await statements.tenantById.first(readDb, { id });
       return row && toTenant(row);
     },
@@ -93,6 +98,9 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
 
   const tokens: TokenStore = {
     async create(token) {
+      if (![token.id, token.name, token.hash].every(storableKey)) {
+        throw new AppError('invalid_value', 'a token cannot hold U+0000');
+      }
       try {
         await db
           .insertInto('tokens')
@@ -117,6 +125,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
       return { ...token, revokedAt: null };
     },
     async findByHash(hash) {
+      if (!storableKey(hash)) return undefined;
       const row = await statements.tokenByHash.first(readDb, { hash });
       return row && toToken(row);
     },
@@ -131,6 +140,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
       return rows.map(toToken);
     },
     async revoke(tenantId, id, at) {
+      if (!storableKey(id)) return false;
       const result = await db
         .updateTable('tokens')
         .set({ revoked_at: at })
@@ -145,7 +155,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   return {
     tenants,
     tokens,
-    reader: (tenantId) => new ScimTx(readDb, backend, statements, tenantId),
+    reader: (tenantId) => new ScimTx(readDb, backend, statements, tenantId, counts),
     async write(tenantId, fn) {
       return db.connection().execute(async (conn) => {
         await sql.raw(backend.beginWrite).execute(conn);
@@ -362,6 +372,10 @@ interface ChangeValues extends Record<string, unknown> {
 
 type ResourceTable = 'users' | 'groups';
 
+/** Query fingerprint → the COUNT at a tenant revision; oldest entries go first. */
+type CountCache = Map<string, { readonly revision: number; readonly total: number }>;
+const COUNT_CACHE_SIZE = 1000;
+
 function tableOf(type: ResourceTypeName): ResourceTable {
   return type === 'User' ? 'users' : 'groups';
 }
@@ -393,6 +407,8 @@ class ScimTx implements ScimWriter {
     private readonly backend: StoreBackend,
     private readonly statements: Statements,
     private readonly tenantId: string,
+    /** Only for readers outside transactions (see `cachedCount`). */
+    private readonly counts?: CountCache,
   ) {}
 
   private conn(): Kysely<Database> {
@@ -410,6 +426,7 @@ class ScimTx implements ScimWriter {
   get(type: 'Group', id: string, options?: ReadOptions): Promise<StoredGroup | undefined>;
   get(type: ResourceTypeName, id: string, options?: ReadOptions): Promise<StoredUser | StoredGroup | undefined>;
   async get(type: ResourceTypeName, id: string, options: ReadOptions = {}): Promise<StoredUser | StoredGroup | undefined> {
+    if (!storableKey(id)) return undefined;
     const row = await this.statements.get[type].first(this.conn(), { tenant: this.tenantId, id });
     if (!row) return undefined;
     const [resource] = await this.hydrate(type, [row], options);
@@ -427,12 +444,16 @@ class ScimTx implements ScimWriter {
     const target = this.target(type);
     const from = sql`${sql.table(tableOf(type))} AS "r"`;
     const conditions: Expression<SqlBool>[] = [sql<SqlBool>`"r"."tenant_id" = ${this.tenantId}`];
-    if (query.filter) conditions.push(compileFilter(query.filter, target));
+    if (query.filter) {
+      assertStorableFilter(query.filter);
+      conditions.push(compileFilter(query.filter, target));
+    }
     const count = Number.isFinite(query.count) ? Math.max(0, Math.floor(query.count)) : 0;
-    const total = async () => {
+    const countRows = async () => {
       const { rows } = await sql<{ n: number }>`SELECT count(*) AS "n" FROM ${from} WHERE ${sql.join(conditions, sql` AND `)}`.execute(db);
       return Number(rows[0]?.n ?? 0);
     };
+    const total = () => (this.counts ? this.cachedCount(type, query, countRows) : countRows());
     if (count === 0) return { totalResults: await total(), resources: [] };
 
     const sortKey = query.sortBy ? compileSortKey(query.sortBy, target) : undefined;
@@ -474,6 +495,30 @@ class ScimTx implements ScimWriter {
     };
   }
 
+  /**
+   * COUNT for `totalResults`, remembered per tenant revision: every page of a cursor walk (and
+   * every full page) needs the total, and counting 100,000 rows costs far more than the page.
+   *
+   * INVARIANT: every write that changes users or groups allocates a revision (`nextRevision`), in
+   * the same transaction. The revision is read *before* counting, so a count can only be newer than
+   * the revision it is filed under, and any later read sees a higher revision and counts again.
+   * Only readers outside transactions use this: a transaction's own uncommitted rows must never be
+   * filed.
+   */
+  private async cachedCount(type: ResourceTypeName, query: ListQuery, count: () => Promise<number>): Promise<number> {
+    const counts = this.counts!;
+    const tenant = await this.statements.tenantById.first(this.conn(), { id: this.tenantId });
+    if (!tenant) return count();
+    const key = queryFingerprint({ tenantId: this.tenantId, type, ...(query.filter ? { filter: query.filter } : {}) });
+    const hit = counts.get(key);
+    if (hit && hit.revision === Number(tenant.revision)) return hit.total;
+    const total = await count();
+    counts.delete(key);
+    counts.set(key, { revision: Number(tenant.revision), total });
+    if (counts.size > COUNT_CACHE_SIZE) counts.delete(counts.keys().next().value as string);
+    return total;
+  }
+
   /** Keyset pagination: the rows after `position` in the walk's order (missing keys last). */
   private after(position: CursorPosition, sortKey: Expression<unknown> | undefined, descending: boolean): Expression<SqlBool> {
     const seqAfter = sql<SqlBool>`"r"."seq" > ${position.seq}`;
@@ -492,7 +537,7 @@ class ScimTx implements ScimWriter {
 
   async kindsOf(ids: readonly string[]): Promise<Map<string, ResourceTypeName>> {
     const kinds = new Map<string, ResourceTypeName>();
-    const unique = [...new Set(ids)];
+    const unique = [...new Set(ids)].filter(storableKey);
     // Two parameters per id (one per table) plus two tenant ids.
     for (const chunk of chunks(unique, Math.floor((this.backend.maxParameters - 2) / 2))) {
       const db = this.conn();
@@ -515,6 +560,7 @@ class ScimTx implements ScimWriter {
   }
 
   async memberIds(groupId: string): Promise<MemberRef[]> {
+    if (!storableKey(groupId)) return [];
     const rows = await this.statements.memberIds.rows(this.conn(), { tenant: this.tenantId, group: groupId });
     return rows.map((r) => ({ value: r.member_id, type: r.member_type }));
   }
@@ -635,6 +681,7 @@ class ScimTx implements ScimWriter {
 
   async insert(type: ResourceTypeName, resource: StoredResource): Promise<void> {
     const db = this.conn();
+    if (!storableKey(resource.id)) throw new AppError('invalid_value', 'an id cannot hold U+0000');
     try {
       if (type === 'User') {
         const values = this.userValues(resource);
@@ -650,6 +697,7 @@ class ScimTx implements ScimWriter {
 
   async update(type: ResourceTypeName, resource: StoredResource): Promise<void> {
     const db = this.conn();
+    if (!storableKey(resource.id)) throw notFound(type, resource.id);
     try {
       if (type === 'User') {
         const values = this.userValues(resource);
@@ -672,6 +720,7 @@ class ScimTx implements ScimWriter {
 
   async remove(type: ResourceTypeName, id: string, revision: number, at: string): Promise<boolean> {
     const db = this.conn();
+    if (!storableKey(id)) return false;
     const deleted = await db
       .deleteFrom(tableOf(type))
       .where('tenant_id', '=', this.tenantId)
@@ -705,6 +754,9 @@ class ScimTx implements ScimWriter {
 
   async addMembers(groupId: string, members: readonly MemberRef[], stamp?: MembershipStamp): Promise<string[]> {
     const unique = [...new Map(members.map((m) => [m.value, m])).values()];
+    if (![groupId, ...unique.map((m) => m.value)].every(storableKey)) {
+      throw new AppError('invalid_value', 'a member id cannot hold U+0000');
+    }
     const added = new Set<string>();
     // Four parameters per row: one multi-row INSERT per chunk, whatever the group's size.
     for (const chunk of chunks(unique, Math.floor(this.backend.maxParameters / 4))) {
@@ -725,11 +777,12 @@ class ScimTx implements ScimWriter {
     const base = () =>
       this.conn().deleteFrom('group_members').where('tenant_id', '=', this.tenantId).where('group_id', '=', groupId);
     const removed: MemberRef[] = [];
+    if (!storableKey(groupId)) return [];
     if (ids === 'all') {
       const rows = await base().returning(['member_id', 'member_type']).execute();
       removed.push(...rows.map((r) => ({ value: r.member_id, type: r.member_type })).sort((a, b) => compare(a.value, b.value)));
     } else {
-      const unique = [...new Set(ids)];
+      const unique = [...new Set(ids)].filter(storableKey);
       const found = new Map<string, ResourceTypeName>();
       for (const chunk of chunks(unique, this.backend.maxParameters - 2)) {
         const rows = await base().where('member_id', 'in', chunk).returning(['member_id', 'member_type']).execute();
@@ -822,7 +875,7 @@ class ScimTx implements ScimWriter {
       external_id: optionalString(doc['externalId']),
       display_name: optionalString(doc['displayName']),
       active: this.backend.bool(doc['active'] !== false),
-      doc: JSON.stringify(doc),
+      doc: storableJson(doc),
       version: resource.version,
       created: resource.created,
       last_modified: resource.lastModified,
@@ -849,11 +902,17 @@ function groupValues(tenantId: string, resource: StoredResource): GroupValues {
     display_name: displayName,
     display_name_lc: displayName.toLowerCase(),
     external_id: optionalString(doc['externalId']),
-    doc: JSON.stringify(doc),
+    doc: storableJson(doc),
     version: resource.version,
     created: resource.created,
     last_modified: resource.lastModified,
   };
+}
+
+function storableJson(doc: ScimDoc): string {
+  const json = JSON.stringify(doc);
+  assertStorableJson(json, doc);
+  return json;
 }
 
 function optionalString(value: unknown): string | null {

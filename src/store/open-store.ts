@@ -25,6 +25,7 @@ export async function openStore(databaseUrl: string): Promise<Store> {
 
 export type DatabaseTarget = { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };
 
+/** Which backend a database URL names (see `openStore`); `invalid_value` for anything else. */
 export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
   const url = databaseUrl.trim();
   if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };

@@ -194,6 +194,51 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       });
     });
 
+    describe('text no database can hold (U+0000, unpaired surrogates)', () => {
+      it('refuses to store it, naming the attribute, and leaves the transaction usable', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          for (const doc of [
+            { userName: 'a\u0000b' },
+            { userName: 'ok', title: 'x\u0000y' },
+            { userName: 'ok', name: { givenName: 'a\ud800b' } },
+            { userName: 'ok', emails: [{ value: '\udc00' }] },
+            { userName: 'ok', 'bad\u0000key': 'v' },
+          ]) {
+            await expectCode(tx.insert('User', user('u', doc, rev)), 'invalid_value');
+          }
+          await expectCode(tx.insert('Group', group('g', { displayName: 'g\u0000' }, rev)), 'invalid_value');
+          // What looks like an escape, a paired surrogate and other control characters are fine.
+          await tx.insert('User', user('u', { userName: 'u', title: '\\u0000 \\ud800 🗡️ \u0001\u001f' }, rev));
+        });
+        expect((await store.reader(tenant.id).get('User', 'u'))?.doc).toEqual({ userName: 'u', title: '\\u0000 \\ud800 🗡️ \u0001\u001f' });
+        const err = await write(tenant, (tx, rev) => tx.update('User', user('u', { userName: 'u', title: 'a\u0000' }, rev))).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'invalid_value', detail: expect.stringContaining('`title`') });
+      });
+
+      it('finds nothing for a key holding U+0000, without failing the transaction', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'a' }]);
+        const reader = store.reader(tenant.id);
+        expect(await reader.get('User', 'u0\u0000')).toBeUndefined();
+        expect(await reader.memberIds('\u0000')).toEqual([]);
+        expect(await reader.kindsOf(['u0', 'u0\u0000'])).toEqual(new Map([['u0', 'User']]));
+        expect(await store.tenants.findByName('x\u0000')).toBeUndefined();
+        expect(await store.tenants.findById('x\u0000')).toBeUndefined();
+        expect(await store.tokens.findByHash('\u0000')).toBeUndefined();
+        await expectCode(reader.list('User', { startIndex: 1, count: 10, filter: resolved('User', 'userName eq "a\\u0000b"') }), 'invalid_filter');
+        await write(tenant, async (tx, rev) => {
+          expect(await tx.get('Group', '\u0000')).toBeUndefined();
+          expect(await tx.remove('User', 'u0\u0000', rev, at(rev))).toBe(false);
+          expect(await tx.removeMembers('g\u0000', ['x'])).toEqual([]);
+          await expectCode(tx.update('User', user('\u0000', { userName: 'z' }, rev)), 'not_found');
+          await expectCode(tx.addMembers('g', [{ value: 'x\u0000', type: 'User' }]), 'invalid_value');
+          await tx.insert('User', user('after', { userName: 'after' }, rev));
+        });
+        expect(await reader.get('User', 'after')).toBeDefined();
+      });
+    });
+
     describe('tenant isolation', () => {
       it('never shows one tenant the rows of another', async () => {
         const a = await newTenant();
@@ -665,6 +710,36 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
           cursor = page.nextCursor;
         }
         expect(seen).toEqual(['bb', 'd', 'e', 'f']);
+      });
+
+      it('keeps totalResults current across writes, rollbacks and filters', async () => {
+        const t = await newTenant();
+        const r = store.reader(t.id);
+        await addUsers(t, ['a', 'b', 'c'].map((userName) => ({ userName })));
+        // count 1 makes every page full, so the total has to be counted.
+        const total = async (query: Partial<ListQuery> = {}) =>
+          (await r.list('User', { startIndex: 1, count: 1, ...query })).totalResults;
+        expect(await total()).toBe(3);
+        expect(await total({ cursor: '' })).toBe(3);
+        await write(t, (tx, rev) => tx.insert('User', user('d', { userName: 'd' }, rev)));
+        expect(await total()).toBe(4);
+        await write(t, async (tx, rev) => {
+          await tx.remove('User', 'u0', rev, at(rev));
+          await tx.remove('User', 'u1', rev, at(rev));
+        });
+        expect(await total()).toBe(2);
+        await store
+          .write(t.id, async (tx) => {
+            await tx.insert('User', user('e', { userName: 'e' }, await tx.nextRevision()));
+            // Inside the transaction the new row counts; outside, after the rollback, it never did.
+            expect((await tx.list('User', { startIndex: 1, count: 1 })).totalResults).toBe(3);
+            throw new Error('roll back');
+          })
+          .catch(() => undefined);
+        expect(await total()).toBe(2);
+        expect(await total({ sortBy: attr('User', 'userName'), descending: true })).toBe(2);
+        await write(t, (tx, rev) => tx.insert('User', user('e', { userName: 'e' }, rev)));
+        expect(await total()).toBe(3);
       });
 
       it('refuses malformed and foreign cursors', async () => {

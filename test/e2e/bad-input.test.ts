@@ -240,6 +240,8 @@ describe.each(backends())('bad input (%s)', (backend) => {
         'mutability',
       ]);
       expectScimError(await client.patch(`/Users/${victim.id}`, patchOps({ op: 'remove' })), 400, 'noTarget');
+      // A PUT without the required userName (a replace cannot drop it).
+      expectScimError(await client.put(`/Users/${victim.id}`, { schemas: [USER_SCHEMA], title: 'Nameless' }), 400, 'invalidValue');
       // A POST without the required userName.
       expectScimError(await client.post('/Users', { schemas: [USER_SCHEMA], title: 'Nameless' }), 400, 'invalidValue');
       await expectUntouched();
@@ -484,6 +486,94 @@ describe.each(backends())('bad input (%s)', (backend) => {
     await expectUntouched();
   });
 
+  describe('values a database may not hold', () => {
+    /** JSON text with a string escape the HTTP client would otherwise re-encode. */
+    function userJson(userName: string, extra = ''): string {
+      return `{"schemas":["${USER_SCHEMA}"],"userName":${userName}${extra}}`;
+    }
+
+    /** Either stored exactly (and read back exactly) or refused with 400 invalidValue; never a 500. */
+    async function storedOrRefused(res: ScimResponse, read: (body: any) => unknown, expected: string): Promise<void> {
+      expect([201, 200, 400], `${res.status}: ${JSON.stringify(res.body)}`).toContain(res.status);
+      if (res.status === 400) {
+        expectScimError(res, 400, 'invalidValue');
+        return;
+      }
+      expect(read(res.body)).toBe(expected);
+      const again = await client.get(`/Users/${res.body.id}`);
+      expect(again.status).toBe(200);
+      expect(read(again.body)).toBe(expected);
+    }
+
+    it('X24 an id holding U+0000 is an unknown id: 404, never a 500', async () => {
+      expectScimError(await client.get('/Users/%00'), 404);
+      expectScimError(await client.patch('/Users/a%00b', patchOps({ op: 'replace', path: 'title', value: 'x' })), 404);
+      expectScimError(await client.delete('/Groups/%00'), 404);
+    });
+
+    it('X25 a filter value holding U+0000 matches nobody (or is a 400 invalidFilter), never a 500', async () => {
+      const filtered = await client.get(`/Users?${filterParam('userName eq "a\\u0000b"')}`);
+      expect([200, 400], `${filtered.status}: ${JSON.stringify(filtered.body)}`).toContain(filtered.status);
+      if (filtered.status === 200) expect(resourcesOf(filtered)).toEqual([]);
+      else expectScimError(filtered, 400, 'invalidFilter');
+    });
+
+    it('X26 attribute values holding U+0000 or a lone surrogate are stored exactly or refused with 400 invalidValue, never a 500', async () => {
+      const tag = unique('nul');
+      await storedOrRefused(await client.post('/Users', userJson(`"${tag}-a\\u0000b@example.com"`)), (b) => b.userName, `${tag}-a\u0000b@example.com`);
+      await storedOrRefused(
+        await client.post('/Users', userJson(`"${tag}-title@example.com"`, ',"title":"a\\u0000b"')),
+        (b) => b.title,
+        'a\u0000b',
+      );
+      await storedOrRefused(
+        await client.post('/Users', userJson(`"${tag}-surrogate@example.com"`, ',"title":"a\\ud800b"')),
+        (b) => b.title,
+        'a\ud800b',
+      );
+      const patched = await client.patch(
+        `/Users/${victim.id}`,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"x\\u0000y"}]}`,
+      );
+      expect([200, 400], `${patched.status}: ${JSON.stringify(patched.body)}`).toContain(patched.status);
+      if (patched.status === 400) {
+        expectScimError(patched, 400, 'invalidValue');
+        await expectUntouched();
+      } else {
+        expect((await client.get(`/Users/${victim.id}`)).body.title).toBe('x\u0000y');
+        // Put the victim back as it was, for the other tests.
+        const restored = await client.patch(`/Users/${victim.id}`, patchOps({ op: 'replace', path: 'title', value: victim.title }));
+        expect(restored.status).toBe(200);
+        victim = (await client.get(`/Users/${victim.id}`)).body;
+      }
+    });
+
+    it('X27 a member id holding U+0000 is an unknown member: 400 invalidValue, nothing written', async () => {
+      const memberAdd = await client.patch(
+        `/Groups/${victimGroup.id}`,
+        `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"x\\u0000y"}]}]}`,
+      );
+      expectScimError(memberAdd, 400, 'invalidValue');
+      await expectUntouched();
+    });
+  });
+
+  it('X28 router-level rejections (an over-long id, a broken percent-encoding) still answer with the SCIM Error body', async () => {
+    const long = await client.get(`/Users/${'x'.repeat(5000)}`);
+    expect([404, 414], JSON.stringify(long.body)).toContain(long.status);
+    expectScimError(long, long.status);
+    expectScimError(await client.get('/Users/%C3'), 400);
+    expectScimError(await client.patch('/Groups/%E0%A4%A', patchOps({ op: 'replace', path: 'displayName', value: 'x' })), 400);
+    await expectUntouched();
+  });
+
+  it('X29 a request line too long for the server (431) still answers with the SCIM Error body', async () => {
+    const filter = Array.from({ length: 2000 }, (_, i) => `userName eq "u${i}@example.com"`).join(' or ');
+    const res = await client.get(`/Users?${filterParam(filter)}`);
+    expect([400, 413, 414, 431]).toContain(res.status);
+    expectScimError(res, res.status);
+  });
+
   it('X20 every error carries the Error schema, a string status equal to the HTTP status, and a detail', async () => {
     const cases: [Promise<ScimResponse>, number][] = [
       [client.get(`/Users/${randomUUID()}`), 404],
@@ -495,11 +585,16 @@ describe.each(backends())('bad input (%s)', (backend) => {
       [client.get('/Users?startIndex=abc'), 400],
       [client.get('/Users?count=1.5'), 400],
       [client.get('/Users?attributes=noSuchAttribute'), 400],
+      [client.patch(`/Users/${victim.id}`, patchOps({ op: 'replace', path: 'title', value: 'x' }), { 'if-match': 'W/"0"' }), 412],
+      [client.request('POST', '/Users', '{}', { 'content-type': 'text/plain' }), 415],
+      [scimClient(server, 'nope').get(`/Users/${victim.id}`), 401],
     ];
     for (const [pending, status] of cases) {
       const res = await pending;
       expectScimError(res, status);
-      if (status === 400) expect(typeof res.body.scimType).toBe('string');
+      // RFC 7644 Table 9 defines scimType values for 400 and 409 (and `sensitive` for 403) only.
+      if (status === 400 || status === 409) expect(typeof res.body.scimType).toBe('string');
+      else expect(res.body.scimType).toBeUndefined();
     }
     await expectUntouched();
   });

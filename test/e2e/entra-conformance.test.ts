@@ -19,6 +19,7 @@ import {
   expectScimJson,
   filterParam,
   memberIds,
+  expectListResponse,
   resourcesOf,
   sorted,
   unique,
@@ -548,6 +549,37 @@ describe.each(backends())('Entra ID conformance (%s)', (backend) => {
     expect((await client.delete(`/Groups/${inner.id}`)).status).toBe(204);
     expect(await memberIds(client, outer.id)).toEqual([]);
     expect((await getUser(user.id)).groups ?? []).toEqual([]);
+  });
+
+  it('E27 with the aadOptscim062020 flag in the tenant URL, every request carries it as a query parameter and works', async () => {
+    const flag = 'aadOptscim062020';
+    const body = entraUser();
+    const created = await client.post(`/Users?${flag}`, body);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id;
+    expect(resourcesOf(await client.get(`/Users?${flag}&${filterParam(`userName eq "${body.userName}"`)}`)).map((u) => u.id)).toEqual([id]);
+    expect((await client.get(`/Users/${id}?${flag}`)).status).toBe(200);
+    const patched = await client.patch(`/Users/${id}?${flag}`, patchOps({ op: 'replace', path: 'active', value: false }));
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.active).toBe(false);
+
+    const group = await client.post(`/Groups?${flag}`, { schemas: [GROUP_SCHEMA, ADSCIM_GROUP_SCHEMA], displayName: unique('flag'), members: [] });
+    expect(group.status).toBe(201);
+    const add = await client.patch(`/Groups/${group.body.id}?${flag}`, patchOps({ op: 'add', path: 'members', value: [{ value: id }] }));
+    expect(add.status).toBe(204);
+    const remove = await client.patch(`/Groups/${group.body.id}?${flag}`, patchOps({ op: 'remove', path: `members[value eq "${id}"]` }));
+    expect(remove.status).toBe(204);
+    expect(await memberIds(client, group.body.id)).toEqual([]);
+    expect((await client.get(`/Groups/${group.body.id}?${flag}&excludedAttributes=members`)).body.members).toBeUndefined();
+    expect((await client.delete(`/Groups/${group.body.id}?${flag}`)).status).toBe(204);
+    expect((await client.delete(`/Users/${id}?${flag}`)).status).toBe(204);
+  });
+
+  it('E28 the group side of the connection test: a random displayName gives an empty ListResponse', async () => {
+    const res = await client.get(`/Groups?excludedAttributes=members&${filterParam(`displayName eq "${randomUUID()}"`)}`);
+    const body = expectListResponse(res);
+    expect(body.totalResults).toBe(0);
+    expect(body.Resources ?? []).toEqual([]);
   });
 });
 

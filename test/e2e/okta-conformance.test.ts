@@ -276,6 +276,17 @@ describe.each(backends())('Okta conformance (%s)', (backend) => {
       expect(after.body.members.map((m: { value: string }) => m.value)).toEqual([user.id]);
     });
 
+    it('R7b removing a member that is no longer there succeeds (Okta treats any error as a failed push)', async () => {
+      const [u1, u2] = [await createUser(client), await createUser(client)];
+      const group = await createGroup(client, { members: [{ value: u1.id }] });
+      const res = await client.patch(`/Groups/${group.id}`, {
+        schemas: [PATCH_SCHEMA],
+        Operations: [{ op: 'remove', path: `members[value eq "${u2.id}"]` }],
+      });
+      expect([200, 204], JSON.stringify(res.body)).toContain(res.status);
+      expect(await memberIds(client, group.id)).toEqual([u1.id]);
+    });
+
     it('R10 DELETE on unlink: 204, the group is gone, its members are not', async () => {
       const user = await createUser(client);
       const group = await createGroup(client, { members: [{ value: user.id }] });

@@ -8,6 +8,7 @@ import { migrate } from '../migrate.js';
 import type { Store } from '../store.js';
 import type { Database } from '../tables.js';
 
+/** PostgreSQL's capabilities for `createKyselyStore` and `migrate`. */
 export const postgresBackend: StoreBackend = {
   migrations: 'postgres',
   filterDialect: postgresDialect,
@@ -60,7 +61,8 @@ function preparingPool(pool: pg.Pool, limit = 500): PostgresPool {
   const seen = new Map<string, number>();
   const names = new Map<string, string>();
   const nameFor = (text: string, parameters: ReadonlyArray<unknown>): string | undefined => {
-    if (parameters.length === 0) return undefined;
+    // Long SQL is a bulk statement (its text varies with the number of rows): never remembered.
+    if (parameters.length === 0 || text.length > 8192) return undefined;
     const name = names.get(text);
     if (name || names.size >= limit) return name;
     const count = (seen.get(text) ?? 0) + 1;

@@ -10,6 +10,7 @@ import { migrate } from '../migrate.js';
 import type { Store } from '../store.js';
 import type { Database } from '../tables.js';
 
+/** SQLite's capabilities for `createKyselyStore` and `migrate`. */
 export const sqliteBackend: StoreBackend = {
   migrations: 'sqlite',
   filterDialect: sqliteDialect,
