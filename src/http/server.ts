@@ -6,6 +6,7 @@ import { AppError } from '../core/errors.js';
 import { createScimService } from '../service/scim-service.js';
 import type { Store } from '../store/store.js';
 import { createAuthenticator } from './auth.js';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { scimErrorBody, toAppError } from './error-mapper.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerScimRoutes } from './routes/scim/index.js';
@@ -30,7 +31,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
     // Connections close promptly on shutdown instead of waiting for idle keep-alive clients.
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false },
+    // Ids are UUIDs; a longer segment is answered 404 by `frameworkErrorHandler`, not Fastify's own 414.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false, maxParamLength: 1024 },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     // Fastify logs every request at `info`; an IdP sync is thousands of requests, so they go to `debug`.
     logController: new LogController({ disableRequestLogging: true }),
   });
