@@ -20,6 +20,8 @@ export interface Machine {
 export interface Report {
   readonly date: string;
   readonly command: string;
+  /** The commit measured, `+dirty` when `src/` had uncommitted changes at build time. */
+  readonly code?: string;
   readonly config: BenchConfig;
   readonly machine: Machine;
   readonly minutes: number;
@@ -164,7 +166,7 @@ export function renderMarkdown(report: Report): string {
   const L: string[] = [];
   L.push('# Scimitar SCIM benchmark', '');
   L.push(`- **Date:** ${report.date} (run took ${report.minutes.toFixed(1)} min)`);
-  L.push(`- **Command:** \`${report.command}\``);
+  L.push(`- **Command:** \`${report.command}\`${report.code ? ` at commit \`${report.code}\`` : ''}`);
   L.push(
     `- **Machine:** ${machine.cores} × ${machine.cpu}${machine.mhz ? ` @ ${machine.mhz} MHz` : ''}, ${machine.memoryGiB.toFixed(1)} GiB RAM, ${machine.os}; ` +
       `shared and noisy (load average ${machine.loadAverageBefore.map((x) => x.toFixed(2)).join(' / ')} before` +

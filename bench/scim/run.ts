@@ -10,6 +10,7 @@
  * Every knob is in `config.ts`. Progress goes to stderr; the Markdown also goes to stdout.
  */
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,6 +56,17 @@ function machineInfo(): Machine {
   };
 }
 
+/** HEAD, marked `+dirty` when `src/` differs from it (the build measured what is on disk). */
+function codeVersion(cwd: string): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? '+dirty' : ''}`;
+  } catch {
+    return undefined; // not a git checkout
+  }
+}
+
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 }
@@ -66,6 +78,7 @@ async function main(): Promise<void> {
     throw new Error('run from the repository root after `npm run build` (use `npm run bench:scim`)');
   }
   const started = performance.now();
+  const code = codeVersion(cwd);
   const machine: Machine = { ...machineInfo() };
   const results: Record<string, SuiteResult> = {};
   const dataSize: Record<string, string> = {};
@@ -140,6 +153,7 @@ async function main(): Promise<void> {
   const report: Report = {
     date: new Date().toISOString(),
     command: commandLine(cfg),
+    ...(code ? { code } : {}),
     config: cfg,
     machine: { ...machine, ...pgInfo, loadAverageAfter: loadavg() },
     minutes: (performance.now() - started) / 60_000,
