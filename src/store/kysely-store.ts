@@ -644,18 +644,21 @@ class ScimTx implements ScimWriter {
             .where('member_type', '=', 'User')
             .where('member_id', 'in', chunk)
             .union(
+              // CROSS JOIN keeps `anc` (a handful of rows) as the outer loop: SQLite's planner, knowing
+              // nothing of a CTE's size, otherwise scans the tenant's every membership per step.
               db
                 .selectFrom('anc')
-                .innerJoin('group_members as gm', 'gm.member_id', 'anc.group_id')
+                .crossJoin('group_members as gm')
                 .select(['anc.user_id', 'gm.group_id', sql<number>`1`.as('depth')])
+                .whereRef('gm.member_id', '=', 'anc.group_id')
                 .where('gm.tenant_id', '=', this.tenantId)
                 .where('gm.member_type', '=', 'Group'),
             ),
         )
         .selectFrom('anc')
-        .innerJoin('groups as g', (join) =>
-          join.onRef('g.id', '=', 'anc.group_id').on('g.tenant_id', '=', this.tenantId),
-        )
+        .crossJoin('groups as g')
+        .whereRef('g.id', '=', 'anc.group_id')
+        .where('g.tenant_id', '=', this.tenantId)
         .select((eb) => ['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc', eb.fn.min('anc.depth').as('depth')])
         .groupBy(['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc'])
         .orderBy('g.display_name_lc')

@@ -1,6 +1,6 @@
 import { execFile as execFileCallback, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,12 +49,72 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => undefined;
   }
 
-  const server = await startThrowawayServer(bindir);
+  reapAbandonedServers(bindir);
+  // A run that exits without teardown (vitest exits on Ctrl-C) still stops the server, even one
+  // still starting; a run killed outright leaves it to the next run's reaper.
+  const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
+  const onExit = () => {
+    stopServerSync(bindir, dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  const server = await startThrowawayServer(bindir, dir);
   project.provide('pgUrl', server.url);
   project.provide('pgDatabasePrefix', prefix);
   return async () => {
+    process.off('exit', onExit);
     await server.stop();
   };
+}
+
+const DIR_PREFIX = 'scimitar-pg-';
+const OWNER_FILE = 'owner.pid';
+
+/**
+ * Stops and removes throwaway servers of earlier runs that died without teardown (SIGKILL): each
+ * server's folder names the test process that owns it, and one whose owner is gone is abandoned.
+ */
+function reapAbandonedServers(bindir: string): void {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(DIR_PREFIX))) {
+    const dir = join(tmpdir(), name);
+    let owner: number | undefined;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      // A run starting right now writes the file after initdb; a folder without one for minutes
+      // belongs to a run killed while starting.
+      if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue;
+    }
+    if (owner !== undefined && Number.isInteger(owner) && owner > 0 && alive(owner)) continue;
+    stopServerSync(bindir, dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function pgCommand(bindir: string, program: string, args: string[]): [string, string[]] {
+  return process.getuid?.() === 0
+    ? ['runuser', ['-u', 'postgres', '--', join(bindir, program), ...args]]
+    : [join(bindir, program), args];
+}
+
+function stopServerSync(bindir: string, dir: string): void {
+  const data = join(dir, 'data');
+  if (!existsSync(join(data, 'postmaster.pid'))) return;
+  try {
+    const [file, argv] = pgCommand(bindir, 'pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    execFileSync(file, argv, { stdio: 'ignore', timeout: 30_000 });
+  } catch {
+    // already stopped
+  }
 }
 
 function findBinDir(): string | undefined {
@@ -82,15 +142,12 @@ interface ThrowawayServer {
   stop(): Promise<void>;
 }
 
-async function startThrowawayServer(bindir: string): Promise<ThrowawayServer> {
-  const dir = await mkdtemp(join(tmpdir(), 'scimitar-pg-'));
+async function startThrowawayServer(bindir: string, dir: string): Promise<ThrowawayServer> {
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
   const asRoot = process.getuid?.() === 0;
   const run = async (program: string, args: string[]) => {
-    const [file, argv] = asRoot
-      ? ['runuser', ['-u', 'postgres', '--', join(bindir, program), ...args]]
-      : [join(bindir, program), args];
+    const [file, argv] = pgCommand(bindir, program, args);
     return execFile(file, argv, { cwd: dir, timeout: 120_000 });
   };
 
@@ -101,6 +158,7 @@ async function startThrowawayServer(bindir: string): Promise<ThrowawayServer> {
       await chown(dir, uid, gid);
     }
     await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
+    writeFileSync(join(dir, OWNER_FILE), String(process.pid));
 
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -121,9 +179,12 @@ async function startThrowawayServer(bindir: string): Promise<ThrowawayServer> {
         continue; // most likely the port was taken between probing and binding
       }
       const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+      let stopped = false;
       return {
         url,
         async stop() {
+          if (stopped) return;
+          stopped = true;
           await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
           await rm(dir, { recursive: true, force: true });
         },

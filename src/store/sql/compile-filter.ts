@@ -492,9 +492,9 @@ class Compiler {
         };
         const tenant = this.column('tenant_id');
         const direct = sql`SELECT "gm"."group_id", 0 FROM "group_members" AS "gm" WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_id" = ${this.column('id')} AND "gm"."member_type" = 'User'`;
-        const up = sql`SELECT "gm"."group_id", 1 FROM "anc" JOIN "group_members" AS "gm" ON "gm"."member_id" = "anc"."group_id" WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'`;
+        const up = sql`SELECT "gm"."group_id", 1 FROM "anc" CROSS JOIN "group_members" AS "gm" WHERE "gm"."member_id" = "anc"."group_id" AND "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'`;
         const columns = sql`"ag"."id", "ag"."display_name", "ag"."display_name_lc"`;
-        const groups = sql`SELECT ${columns}, min("anc"."depth") AS "depth" FROM "anc" JOIN "groups" AS "ag" ON "ag"."tenant_id" = ${tenant} AND "ag"."id" = "anc"."group_id" GROUP BY ${columns}`;
+        const groups = sql`SELECT ${columns}, min("anc"."depth") AS "depth" FROM "anc" CROSS JOIN "groups" AS "ag" WHERE "ag"."tenant_id" = ${tenant} AND "ag"."id" = "anc"."group_id" GROUP BY ${columns}`;
         return sql<SqlBool>`EXISTS (WITH RECURSIVE "anc"("group_id", "depth") AS (${direct} UNION ${up}) SELECT 1 FROM (${groups}) AS "ug"${where(test(element))})`;
       },
     };
