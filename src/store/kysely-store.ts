@@ -806,6 +806,7 @@ class ScimTx implements ScimWriter {
    * ETag changes with their representation. One statement per chunk; the walk down nested groups
    * is a recursive CTE (`UNION` stops on cycles).
    */
+  // CROSS JOIN keeps the small `down` as the outer loop in SQLite (see `groupsOf`).
   private async touchUsers(members: readonly MemberRef[], stamp: MembershipStamp): Promise<void> {
     const db = this.conn();
     const users = members.filter((m) => m.type === 'User').map((m) => m.value);
@@ -823,10 +824,10 @@ class ScimTx implements ScimWriter {
       await sql`UPDATE "users" SET "version" = ${stamp.revision}, "last_modified" = ${stamp.at}
         WHERE "tenant_id" = ${tenant} AND "id" IN (
           WITH RECURSIVE "down"("group_id") AS (
-            SELECT "group_id" FROM "group_members" WHERE "tenant_id" = ${tenant} AND "group_id" IN (${sql.join(chunk)})
+            SELECT DISTINCT "group_id" FROM "group_members" WHERE "tenant_id" = ${tenant} AND "group_id" IN (${sql.join(chunk)})
             UNION
-            SELECT "gm"."member_id" FROM "down" JOIN "group_members" AS "gm" ON "gm"."group_id" = "down"."group_id"
-            WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'
+            SELECT "gm"."member_id" FROM "down" CROSS JOIN "group_members" AS "gm"
+            WHERE "gm"."group_id" = "down"."group_id" AND "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'Group'
           )
           SELECT "gm"."member_id" FROM "group_members" AS "gm"
           WHERE "gm"."tenant_id" = ${tenant} AND "gm"."member_type" = 'User'
