@@ -48,6 +48,7 @@ export async function createResource(
   const resource: StoredResource = { id, doc, created: ctx.at, lastModified: ctx.at, version: revision };
   await tx.insert(type, resource);
   const added = requested.length > 0 ? await tx.addMembers(id, requested) : [];
+  if (added.length > 0) await tx.stampMembers(added, { revision, at: ctx.at });
   await record(tx, ctx, revision, type, id, 'create', diffDocs({}, doc), { added, removed: [] });
   const stored: StoredGroup | StoredUser = type === 'Group' ? { ...resource, members: requested } : resource;
   return { resource: stored, revision, changed: true };
@@ -137,6 +138,8 @@ async function commitUpdate(
   const revision = await tx.nextRevision();
   const resource: StoredResource = { ...existing, doc, lastModified: ctx.at, version: revision };
   await tx.update(type, resource);
+  const touched = [...delta.added, ...delta.removed];
+  if (touched.length > 0) await tx.stampMembers(touched, { revision, at: ctx.at });
   await record(tx, ctx, revision, type, existing.id, operation, changes, delta);
   return { resource, revision, changed: true };
 }

@@ -755,7 +755,7 @@ class ScimTx implements ScimWriter {
     return true;
   }
 
-  async addMembers(groupId: string, members: readonly MemberRef[], stamp?: MembershipStamp): Promise<string[]> {
+  async addMembers(groupId: string, members: readonly MemberRef[]): Promise<string[]> {
     const unique = [...new Map(members.map((m) => [m.value, m])).values()];
     if (![groupId, ...unique.map((m) => m.value)].every(storableKey)) {
       throw new AppError('invalid_value', 'a member id cannot hold U+0000');
@@ -771,12 +771,10 @@ class ScimTx implements ScimWriter {
         .execute();
       for (const row of rows) added.add(row.member_id);
     }
-    const result = unique.filter((m) => added.has(m.value));
-    if (stamp) await this.touchUsers(result, stamp);
-    return result.map((m) => m.value);
+    return unique.filter((m) => added.has(m.value)).map((m) => m.value);
   }
 
-  async removeMembers(groupId: string, ids: readonly string[] | 'all', stamp?: MembershipStamp): Promise<string[]> {
+  async removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]> {
     const base = () =>
       this.conn().deleteFrom('group_members').where('tenant_id', '=', this.tenantId).where('group_id', '=', groupId);
     const removed: MemberRef[] = [];
@@ -796,8 +794,16 @@ class ScimTx implements ScimWriter {
         if (type) removed.push({ value: id, type });
       }
     }
-    if (stamp) await this.touchUsers(removed, stamp);
     return removed.map((m) => m.value);
+  }
+
+  async stampMembers(memberIds: readonly string[], stamp: MembershipStamp): Promise<void> {
+    // The ids' types are not needed: a user id matches no group_id, a group id no user id.
+    const refs = memberIds.flatMap((value): MemberRef[] => [
+      { value, type: 'User' },
+      { value, type: 'Group' },
+    ]);
+    await this.touchUsers(refs, stamp);
   }
 
   /**

@@ -529,7 +529,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         expect((await reader.get('User', 'u', { groups: true }))?.groups).toEqual([]);
       });
 
-      it("changes the version of users whose groups a write changes, when given the write's stamp", async () => {
+      it("changes the version of users whose groups a write changes, when it stamps them", async () => {
         const tenant = await newTenant();
         const r1 = await write(tenant, async (tx, rev) => {
           for (const id of ['direct', 'nested', 'deeper', 'bystander']) await tx.insert('User', user(id, { userName: id }, rev));
@@ -545,7 +545,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
               ['direct', 'nested', 'deeper', 'bystander'].map(async (id) => [id, (await reader.get('User', id))?.version] as const),
             ),
           );
-        // Without a stamp, only memberships change.
+        // Without stampMembers, only memberships change.
         await write(tenant, async (tx) => {
           await tx.addMembers('g', [{ value: 'direct', type: 'User' }]);
           await tx.removeMembers('g', ['direct']);
@@ -553,14 +553,14 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         expect(await versions()).toEqual({ direct: r1, nested: r1, deeper: r1, bystander: r1 });
 
         const r3 = await write(tenant, async (tx, rev) => {
-          const stamp = { revision: rev, at: at(rev) };
-          await tx.addMembers('g', [{ value: 'direct', type: 'User' }, { value: 'child', type: 'Group' }], stamp);
+          const added = await tx.addMembers('g', [{ value: 'direct', type: 'User' }, { value: 'child', type: 'Group' }]);
+          await tx.stampMembers(added, { revision: rev, at: at(rev) });
         });
         expect(await versions()).toEqual({ direct: r3, nested: r3, deeper: r3, bystander: r1 });
         expect(await reader.get('User', 'deeper')).toMatchObject({ lastModified: at(r3), created: at(r1) });
 
         const r4 = await write(tenant, async (tx, rev) => {
-          await tx.removeMembers('g', ['child'], { revision: rev, at: at(rev) });
+          await tx.stampMembers(await tx.removeMembers('g', ['child']), { revision: rev, at: at(rev) });
         });
         expect(await versions()).toEqual({ direct: r3, nested: r4, deeper: r4, bystander: r1 });
 
@@ -578,7 +578,9 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         expect(await versions()).toEqual({ direct: r3, nested: r7, deeper: r7, bystander: r1 });
 
         const r8 = await write(tenant, async (tx, rev) => {
-          expect(await tx.removeMembers('g', 'all', { revision: rev, at: at(rev) })).toEqual(['direct']);
+          const removed = await tx.removeMembers('g', 'all');
+          expect(removed).toEqual(['direct']);
+          await tx.stampMembers(removed, { revision: rev, at: at(rev) });
         });
         expect(await versions()).toEqual({ direct: r8, nested: r7, deeper: r7, bystander: r1 });
       });

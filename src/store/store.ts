@@ -134,14 +134,17 @@ export interface ScimWriter extends ScimReader {
    * a deleted group (their `groups` change). False if it did not exist.
    */
   remove(type: ResourceTypeName, id: string, revision: number, at: string): Promise<boolean>;
+  /** Adds members that are not already in the group; returns the ids actually added. */
+  addMembers(groupId: string, members: readonly MemberRef[]): Promise<string[]>;
+  /** Removes the listed members (or all of them); returns the ids actually removed. */
+  removeMembers(groupId: string, ids: readonly string[] | 'all'): Promise<string[]>;
   /**
-   * Adds members that are not already in the group; returns the ids actually added. With `stamp`,
-   * the users whose `groups` this changes (added users, and users inside added groups) get
-   * `version = stamp.revision` and `lastModified = stamp.at`, so their ETag changes too.
+   * Gives the users whose `groups` a membership change alters (the added or removed ids that are
+   * users, and every user inside those that are groups, however deep) `version = stamp.revision`
+   * and `lastModified = stamp.at`, so their ETag changes with their representation. Called after
+   * the change, once the write knows it changed something and has its revision.
    */
-  addMembers(groupId: string, members: readonly MemberRef[], stamp?: MembershipStamp): Promise<string[]>;
-  /** Removes the listed members (or all of them); returns the ids actually removed. `stamp` as for `addMembers`. */
-  removeMembers(groupId: string, ids: readonly string[] | 'all', stamp?: MembershipStamp): Promise<string[]>;
+  stampMembers(memberIds: readonly string[], stamp: MembershipStamp): Promise<void>;
   appendChange(record: ChangeRecord): Promise<void>;
   /**
    * Runs `fn` inside a savepoint: if it throws, its writes are undone and the error rethrown while
