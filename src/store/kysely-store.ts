@@ -207,6 +207,50 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
 }
 
 /** The hot statements, compiled once per store (see `prepared.ts`). */
+/**
+ * The groups of users: direct memberships and, through a recursive walk up nested groups, indirect
+ * ones. `UNION` (not `UNION ALL`) makes the walk stop on membership cycles.
+ */
+function groupsQuery(db: Kysely<Database>, tenant: string, userIds: readonly string[]) {
+  return db
+    .withRecursive('anc(user_id, group_id, depth)', (cte) =>
+      cte
+        .selectFrom('group_members')
+        .select(['member_id as user_id', 'group_id', sql<number>`0`.as('depth')])
+        .where('tenant_id', '=', tenant)
+        .where('member_type', '=', 'User')
+        .where('member_id', 'in', userIds)
+        .union(
+          // CROSS JOIN keeps `anc` (a handful of rows) as the outer loop: SQLite's planner, knowing
+          // nothing of a CTE's size, otherwise scans the tenant's every membership per step.
+          cte
+            .selectFrom('anc')
+            .crossJoin('group_members as gm')
+            .select(['anc.user_id', 'gm.group_id', sql<number>`1`.as('depth')])
+            .whereRef('gm.member_id', '=', 'anc.group_id')
+            .where('gm.tenant_id', '=', tenant)
+            .where('gm.member_type', '=', 'Group'),
+        ),
+    )
+    .selectFrom('anc')
+    .crossJoin('groups as g')
+    .whereRef('g.id', '=', 'anc.group_id')
+    .where('g.tenant_id', '=', tenant)
+    .select((eb) => ['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc', eb.fn.min('anc.depth').as('depth')])
+    .groupBy(['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc'])
+    .orderBy('g.display_name_lc')
+    .orderBy('g.id');
+}
+
+type GroupsRow = { user_id: string; id: string; display_name: string; display_name_lc: string; depth: number };
+
+/** Runs one query per item, one after another (a transaction's connection takes one query at a time). */
+async function inSequence<T, R>(items: Iterable<T>, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) results.push(await run(item));
+  return results;
+}
+
 function createStatements(backend: StoreBackend) {
   type T = { tenant: string };
   type TI = { tenant: string; id: string };
@@ -238,6 +282,7 @@ function createStatements(backend: StoreBackend) {
         .returning('revision'),
     ),
     get: { User: resourceById('users'), Group: resourceById('groups') },
+    groupsOfUser: prepare<TI, GroupsRow>((db, p) => groupsQuery(db, p.tenant, [p.id])),
     insertUser: prepare<UserValues, { seq: number }>((db, p) =>
       db
         .insertInto('users')
@@ -628,48 +673,20 @@ class ScimTx implements ScimWriter {
     return byGroup;
   }
 
-  /**
-   * The groups of each user: direct memberships and, through a recursive walk up nested groups,
-   * indirect ones. `UNION` (not `UNION ALL`) makes the walk stop on membership cycles.
-   */
   private async groupsOf(userIds: readonly string[]): Promise<Map<string, GroupRef[]>> {
     const byUser = new Map<string, GroupRef[]>();
-    for (const chunk of chunks(userIds, this.backend.maxParameters - 4)) {
-      const rows = await this.conn()
-        .withRecursive('anc(user_id, group_id, depth)', (db) =>
-          db
-            .selectFrom('group_members')
-            .select(['member_id as user_id', 'group_id', sql<number>`0`.as('depth')])
-            .where('tenant_id', '=', this.tenantId)
-            .where('member_type', '=', 'User')
-            .where('member_id', 'in', chunk)
-            .union(
-              // CROSS JOIN keeps `anc` (a handful of rows) as the outer loop: SQLite's planner, knowing
-              // nothing of a CTE's size, otherwise scans the tenant's every membership per step.
-              db
-                .selectFrom('anc')
-                .crossJoin('group_members as gm')
-                .select(['anc.user_id', 'gm.group_id', sql<number>`1`.as('depth')])
-                .whereRef('gm.member_id', '=', 'anc.group_id')
-                .where('gm.tenant_id', '=', this.tenantId)
-                .where('gm.member_type', '=', 'Group'),
-            ),
-        )
-        .selectFrom('anc')
-        .crossJoin('groups as g')
-        .whereRef('g.id', '=', 'anc.group_id')
-        .where('g.tenant_id', '=', this.tenantId)
-        .select((eb) => ['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc', eb.fn.min('anc.depth').as('depth')])
-        .groupBy(['anc.user_id', 'g.id', 'g.display_name', 'g.display_name_lc'])
-        .orderBy('g.display_name_lc')
-        .orderBy('g.id')
-        .execute();
-      for (const row of rows) {
-        const ref: GroupRef = { value: row.id, display: row.display_name, type: Number(row.depth) === 0 ? 'direct' : 'indirect' };
-        const list = byUser.get(row.user_id);
-        if (list) list.push(ref);
-        else byUser.set(row.user_id, [ref]);
-      }
+    // One user (a GET, a lookup, a write's response) is the hot case: a statement compiled once.
+    const batches =
+      userIds.length === 1
+        ? [await this.statements.groupsOfUser.rows(this.conn(), { tenant: this.tenantId, id: userIds[0]! })]
+        : await inSequence(chunks(userIds, this.backend.maxParameters - 4), (chunk) =>
+            groupsQuery(this.conn(), this.tenantId, chunk).execute(),
+          );
+    for (const row of batches.flat()) {
+      const ref: GroupRef = { value: row.id, display: row.display_name, type: Number(row.depth) === 0 ? 'direct' : 'indirect' };
+      const list = byUser.get(row.user_id);
+      if (list) list.push(ref);
+      else byUser.set(row.user_id, [ref]);
     }
     return byUser;
   }
