@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { sql, type Expression, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { ResourceTypeName } from '../core/attribute.js';
 import type { Actor, ChangeSet } from '../core/change.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { prepare } from './prepared.js';
+import { inWriteTransaction } from './write-transaction.js';
 import { assertStorableFilter, assertStorableJson, storableKey } from './text.js';
 import {
   decodeCursor,
@@ -36,7 +37,15 @@ import type {
   TokenScope,
   TokenStore,
 } from './store.js';
-import { decodeJson, type Database } from './tables.js';
+import {
+  decodeJson,
+  type ChangesTable,
+  type Database,
+  type GroupsTable,
+  type TenantsTable,
+  type TokensTable,
+  type UsersTable,
+} from './tables.js';
 
 export interface KyselyStoreOptions {
   /** Runs every write transaction (and every read when `readDb` is absent). */
@@ -157,8 +166,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     tokens,
     reader: (tenantId) => new ScimTx(readDb, backend, statements, tenantId, counts),
     async write(tenantId, fn) {
-      return db.connection().execute(async (conn) => {
-        await sql.raw(backend.beginWrite).execute(conn);
+      return inWriteTransaction(db, backend, async (conn) => {
         const tx = new ScimTx(conn, backend, statements, tenantId);
         try {
           // With row locks, this is the tenant's write lock; without, `beginWrite` already locked.
@@ -167,16 +175,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
             if (!found) throw new AppError('not_found', `tenant \`${tenantId}\` not found`);
             knownTenants.add(tenantId);
           }
-          const result = await fn(tx);
-          await sql.raw('commit').execute(conn);
-          return result;
-        } catch (err) {
-          // The driver may already have ended the transaction (SQLite does on some errors).
-          await sql
-            .raw('rollback')
-            .execute(conn)
-            .catch(() => undefined);
-          throw err;
+          return await fn(tx);
         } finally {
           // INVARIANT: a writer is only usable inside its own transaction.
           tx.closed = true;
@@ -381,39 +380,10 @@ function createStatements(backend: StoreBackend) {
 
 type Statements = ReturnType<typeof createStatements>;
 
-interface UserValues extends Record<string, unknown> {
-  tenant_id: string;
-  id: string;
-  user_name: string;
-  user_name_lc: string;
-  external_id: string | null;
-  display_name: string | null;
-  active: number | boolean;
-  doc: string;
-  version: number;
-  created: string;
-  last_modified: string;
-}
-
-interface GroupValues extends Record<string, unknown> {
-  tenant_id: string;
-  id: string;
-  display_name: string;
-  display_name_lc: string;
-  external_id: string | null;
-  doc: string;
-  version: number;
-  created: string;
-  last_modified: string;
-}
-
-interface ChangeValues extends Record<string, unknown> {
-  tenant_id: string;
-  revision: number;
-  at: string;
-  actor: string;
-  change: string;
-}
+// The values a write binds, as Kysely derives them from the table types (seq is generated).
+type UserValues = Omit<Insertable<UsersTable>, 'seq'>;
+type GroupValues = Omit<Insertable<GroupsTable>, 'seq'>;
+type ChangeValues = Insertable<ChangesTable>;
 
 type ResourceTable = 'users' | 'groups';
 
@@ -963,22 +933,8 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
-interface TenantRow {
-  id: string;
-  name: string;
-  revision: number;
-  created_at: string;
-}
-
-interface TokenRow {
-  id: string;
-  tenant_id: string;
-  name: string;
-  scope: string;
-  hash: string;
-  created_at: string;
-  revoked_at: string | null;
-}
+type TenantRow = Selectable<TenantsTable>;
+type TokenRow = Selectable<TokensTable>;
 
 function toTenant(row: TenantRow): Tenant {
   return { id: row.id, name: row.name, revision: Number(row.revision), createdAt: row.created_at };

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { sql, type Kysely } from 'kysely';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
+import { inWriteTransaction } from './write-transaction.js';
 import type { Database } from './tables.js';
 
 /**
@@ -18,39 +19,29 @@ export async function migrate(
   backend: Pick<StoreBackend, 'migrations' | 'beginWrite' | 'migrationLock'>,
 ): Promise<string[]> {
   const files = await migrationFiles(backend.migrations);
-  return db.connection().execute(async (conn) => {
-    await sql.raw(backend.beginWrite).execute(conn);
-    try {
-      if (backend.migrationLock) await sql.raw(backend.migrationLock).execute(conn);
-      await sql
-        .raw('CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)')
-        .execute(conn);
-      const applied = new Set((await conn.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
-      const known = new Set(files.map((f) => f.version));
-      const unknown = [...applied].filter((v) => !known.has(v));
-      if (unknown.length > 0) {
-        throw new AppError('internal', `database has migrations this build does not know: \`${unknown.join(', ')}\``);
-      }
-      const done: string[] = [];
-      for (const file of files) {
-        if (applied.has(file.version)) continue;
-        const text = await readFile(file.path, 'utf8');
-        for (const statement of splitSqlStatements(text)) await sql.raw(statement).execute(conn);
-        await conn
-          .insertInto('schema_migrations')
-          .values({ version: file.version, applied_at: new Date().toISOString() })
-          .execute();
-        done.push(file.version);
-      }
-      await sql.raw('commit').execute(conn);
-      return done;
-    } catch (err) {
-      await sql
-        .raw('rollback')
-        .execute(conn)
-        .catch(() => undefined);
-      throw err;
+  return inWriteTransaction(db, backend, async (conn) => {
+    if (backend.migrationLock) await sql.raw(backend.migrationLock).execute(conn);
+    await sql
+      .raw('CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)')
+      .execute(conn);
+    const applied = new Set((await conn.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
+    const known = new Set(files.map((f) => f.version));
+    const unknown = [...applied].filter((v) => !known.has(v));
+    if (unknown.length > 0) {
+      throw new AppError('internal', `database has migrations this build does not know: \`${unknown.join(', ')}\``);
     }
+    const done: string[] = [];
+    for (const file of files) {
+      if (applied.has(file.version)) continue;
+      const text = await readFile(file.path, 'utf8');
+      for (const statement of splitSqlStatements(text)) await sql.raw(statement).execute(conn);
+      await conn
+        .insertInto('schema_migrations')
+        .values({ version: file.version, applied_at: new Date().toISOString() })
+        .execute();
+      done.push(file.version);
+    }
+    return done;
   });
 }
 
