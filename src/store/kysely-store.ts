@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { prepare } from './prepared.js';
-import { inWriteTransaction } from './write-transaction.js';
+import { createWriteQueue } from './write-queue.js';
 import { assertStorableFilter, assertStorableJson, storableKey } from './text.js';
 import {
   decodeCursor,
@@ -74,6 +74,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const statements = createStatements(backend);
   // INVARIANT: tenants are never deleted, so a tenant seen once exists for good.
   const knownTenants = new Set<string>();
+  const enqueueWrite = createWriteQueue(db, backend);
   const counts: CountCache = new Map();
 
   const tenants: TenantStore = {
@@ -166,7 +167,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     tokens,
     reader: (tenantId) => new ScimTx(readDb, backend, statements, tenantId, counts),
     async write(tenantId, fn) {
-      return inWriteTransaction(db, backend, async (conn) => {
+      return enqueueWrite(async (conn) => {
         const tx = new ScimTx(conn, backend, statements, tenantId);
         try {
           // With row locks, this is the tenant's write lock; without, `beginWrite` already locked.

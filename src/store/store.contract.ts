@@ -305,6 +305,26 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         expect(await write(tenant, async () => undefined)).toBe(2);
       });
 
+      it('commits concurrent writes together but undoes a failing one alone, without a revision gap', async () => {
+        const tenant = await newTenant();
+        const boom = new Error('boom');
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 12 }, (_, i) =>
+            write(tenant, async (tx, rev) => {
+              await tx.insert('User', user(`c${i}`, { userName: `c${i}` }, rev));
+              if (i % 4 === 1) throw boom;
+            }),
+          ),
+        );
+        expect(outcomes.map((o) => o.status)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 4 === 1 ? 'rejected' : 'fulfilled')));
+        const reader = store.reader(tenant.id);
+        for (let i = 0; i < 12; i++) expect(Boolean(await reader.get('User', `c${i}`))).toBe(i % 4 !== 1);
+        // Nine writes committed with revisions 1..9: the failed ones took none.
+        const revisions = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+        expect([...revisions].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        expect((await store.changes(tenant.id, 0, 20)).map((c) => c.revision)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      });
+
       it('rolls back when a store call fails (uniqueness) and the error is left uncaught', async () => {
         const tenant = await newTenant();
         await addUsers(tenant, [{ userName: 'taken' }]);

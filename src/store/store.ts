@@ -174,8 +174,10 @@ export interface Store {
   /** Reads outside a transaction (each call sees committed state). */
   reader(tenantId: string): ScimReader;
   /**
-   * Runs `fn` in one transaction: state and change log commit together or not at all.
-   * Writes of one tenant are serialised (the tenant's revision row is the lock).
+   * Runs `fn` atomically: state and change log commit together or not at all, and the promise
+   * settles only after the commit. Writes of one tenant are serialised (the tenant's revision row is
+   * the lock); concurrent writes may share one database transaction (group commit), each undone
+   * alone if it fails.
    */
   write<T>(tenantId: string, fn: (tx: ScimWriter) => Promise<T>): Promise<T>;
   /** Change log rows after `afterRevision`, oldest first. */
