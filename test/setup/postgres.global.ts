@@ -1,15 +1,12 @@
-import { execFile as execFileCallback, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-
-const execFile = promisify(execFileCallback);
+import { findPgBinDir, pgCommand, startPgServer } from './pg-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,7 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return () => dropTestDatabases(external, prefix);
   }
 
-  const bindir = findBinDir();
+  const bindir = findPgBinDir();
   if (!bindir) {
     const message =
       'PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and `pg_config --bindir`): ' +
@@ -58,8 +55,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
-  const server = await startThrowawayServer(bindir, dir);
-  project.provide('pgUrl', server.url);
+  // A test server: durability off, many connections (every test file opens its own pool).
+  const server = await startPgServer({
+    bindir,
+    dir,
+    settings: ['fsync=off', 'full_page_writes=off', 'synchronous_commit=off', 'max_connections=300'],
+    initdbFlags: ['--no-sync'],
+    afterInit: () => writeFileSync(join(dir, OWNER_FILE), String(process.pid)),
+    stopMode: 'immediate',
+  });
+  project.provide('pgUrl', server.adminUrl);
   project.provide('pgDatabasePrefix', prefix);
   return async () => {
     process.off('exit', onExit);
@@ -100,12 +105,6 @@ function alive(pid: number): boolean {
   }
 }
 
-function pgCommand(bindir: string, program: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0
-    ? ['runuser', ['-u', 'postgres', '--', join(bindir, program), ...args]]
-    : [join(bindir, program), args];
-}
-
 function stopServerSync(bindir: string, dir: string): void {
   const data = join(dir, 'data');
   if (!existsSync(join(data, 'postmaster.pid'))) return;
@@ -115,100 +114,6 @@ function stopServerSync(bindir: string, dir: string): void {
   } catch {
     // already stopped
   }
-}
-
-function findBinDir(): string | undefined {
-  const preferred = '/usr/lib/postgresql/15/bin';
-  if (existsSync(join(preferred, 'initdb'))) return preferred;
-  try {
-    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    if (dir && existsSync(join(dir, 'initdb'))) return dir;
-  } catch {
-    // no pg_config on PATH
-  }
-  try {
-    const versions = readdirSync('/usr/lib/postgresql')
-      .filter((v) => /^\d+$/.test(v) && existsSync(`/usr/lib/postgresql/${v}/bin/initdb`))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions[0]) return `/usr/lib/postgresql/${versions[0]}/bin`;
-  } catch {
-    // no /usr/lib/postgresql
-  }
-  return undefined;
-}
-
-interface ThrowawayServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-async function startThrowawayServer(bindir: string, dir: string): Promise<ThrowawayServer> {
-  const data = join(dir, 'data');
-  const log = join(dir, 'server.log');
-  const asRoot = process.getuid?.() === 0;
-  const run = async (program: string, args: string[]) => {
-    const [file, argv] = pgCommand(bindir, program, args);
-    return execFile(file, argv, { cwd: dir, timeout: 120_000 });
-  };
-
-  try {
-    if (asRoot) {
-      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-      await chown(dir, uid, gid);
-    }
-    await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
-    writeFileSync(join(dir, OWNER_FILE), String(process.pid));
-
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
-      const options = [
-        `-c listen_addresses=127.0.0.1`,
-        `-c port=${port}`,
-        `-c unix_socket_directories=${dir}`,
-        '-c fsync=off',
-        '-c full_page_writes=off',
-        '-c synchronous_commit=off',
-        '-c max_connections=300',
-      ].join(' ');
-      try {
-        await run('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', options, 'start']);
-      } catch (err) {
-        lastError = err;
-        continue; // most likely the port was taken between probing and binding
-      }
-      const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-      let stopped = false;
-      return {
-        url,
-        async stop() {
-          if (stopped) return;
-          stopped = true;
-          await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    }
-    const serverLog = await readFile(log, 'utf8').catch(() => '');
-    throw new Error(`could not start the test PostgreSQL server: ${String(lastError)}\n${serverLog}`);
-  } catch (err) {
-    await run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** On a server we do not own, remove what this run created (and nothing else). */
