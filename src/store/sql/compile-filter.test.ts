@@ -28,6 +28,7 @@ import { groupResourceType, userResourceType } from '../../scim/schema/resource-
 import { ENTERPRISE_USER_SCHEMA as ENTERPRISE } from '../../scim/schema/urns.js';
 import { compileFilter, compileSortKey, type FilterTarget } from './compile-filter.js';
 import { postgresDialect, sqliteDialect, type SqlDialect } from './dialect.js';
+import type { Database } from '../tables.js';
 
 // ---- schemas and paths --------------------------------------------------------------------------
 
@@ -174,35 +175,8 @@ function idsMatching(type: Type, data: Dataset, filter: Filter<ResolvedAttr>): s
 
 // ---- databases ----------------------------------------------------------------------------------
 
-interface TestTables {
-  users: {
-    seq: number | undefined;
-    tenant_id: string;
-    id: string;
-    user_name: string;
-    user_name_lc: string;
-    external_id: string | null;
-    display_name: string | null;
-    active: number | boolean;
-    doc: string;
-    version: number;
-    created: string;
-    last_modified: string;
-  };
-  groups: {
-    seq: number | undefined;
-    tenant_id: string;
-    id: string;
-    display_name: string;
-    display_name_lc: string;
-    external_id: string | null;
-    doc: string;
-    version: number;
-    created: string;
-    last_modified: string;
-  };
-  group_members: { tenant_id: string; group_id: string; member_id: string; member_type: 'User' | 'Group' };
-}
+/** The store's own table types: the test lays the same tables out in `ddl` below. */
+type TestTables = Pick<Database, 'users' | 'groups' | 'group_members'>;
 
 interface Backend {
   readonly name: 'sqlite' | 'postgres';
