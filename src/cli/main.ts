@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerAccess } from './access.js';
+import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerTenant } from './tenant.js';
 import { registerToken } from './token.js';
@@ -9,5 +11,7 @@ const program = new Command('scimitar')
 registerServe(program);
 registerTenant(program);
 registerToken(program);
+registerPolicy(program);
+registerAccess(program);
 
 await program.parseAsync(process.argv);

@@ -17,6 +17,7 @@ const ENV = {
   maxResults: 'SCIMITAR_MAX_RESULTS',
   defaultPageSize: 'SCIMITAR_DEFAULT_PAGE_SIZE',
   bulkMaxOperations: 'SCIMITAR_BULK_MAX_OPERATIONS',
+  authzPollMs: 'SCIMITAR_AUTHZ_POLL_MS',
 } as const;
 
 export const configSchema = z.object({
@@ -32,6 +33,8 @@ export const configSchema = z.object({
   maxResults: z.coerce.number().int().min(1).max(10_000).default(1000),
   defaultPageSize: z.coerce.number().int().min(1).max(10_000).default(100),
   bulkMaxOperations: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** How often the permission index looks for changes written by other nodes or processes; 0: never. */
+  authzPollMs: z.coerce.number().int().min(0).max(3_600_000).default(1000),
 });
 
 export type Config = z.infer<typeof configSchema>;

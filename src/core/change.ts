@@ -14,13 +14,35 @@ export interface AttributeChange {
 
 export type ChangeOperation = 'create' | 'replace' | 'patch' | 'delete';
 
+/** A SCIM write (it carries no `kind`: change log rows written before policy changes existed have none). */
 export interface ChangeSet {
+  readonly kind?: 'scim';
   readonly resourceType: ResourceTypeName;
   readonly resourceId: string;
   readonly operation: ChangeOperation;
   readonly attributes: readonly AttributeChange[];
   readonly membersAdded: readonly string[];
   readonly membersRemoved: readonly string[];
+}
+
+/**
+ * A write to the permission model (a role, binding, mapping…), with the whole object before and
+ * after, so a consumer (another node's index, the audit trail) never has to read it back.
+ */
+export interface PolicyChange {
+  readonly kind: 'policy';
+  /** A `PolicyKind` of `authz/model.ts`; a string here so the store and core stay free of authz. */
+  readonly objectKind: string;
+  readonly objectId: string;
+  readonly operation: 'create' | 'replace' | 'delete';
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export type Change = ChangeSet | PolicyChange;
+
+export function isPolicyChange(change: Change): change is PolicyChange {
+  return change.kind === 'policy';
 }
 
 /** Who caused a change and through which request; stored with the change log row. */

@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'mutability'
   | 'no_target'
   | 'uniqueness'
+  | 'in_use'
   | 'sensitive'
   | 'not_found'
   | 'unauthorized'
@@ -45,6 +46,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   no_target: { status: 400, scimType: 'noTarget' },
   sensitive: { status: 403, scimType: 'sensitive' },
   uniqueness: { status: 409, scimType: 'uniqueness' },
+  in_use: { status: 409 },
   not_found: { status: 404 },
   unauthorized: { status: 401 },
   forbidden: { status: 403 },

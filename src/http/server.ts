@@ -3,11 +3,17 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
+import { createAccessService } from '../service/access.js';
+import { createAuthzIndexes } from '../service/authz-service.js';
+import { createPolicyAdmin } from '../service/policy-admin.js';
 import { createScimService } from '../service/scim-service.js';
 import type { Store } from '../store/store.js';
 import { createAuthenticator } from './auth.js';
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { scimErrorBody, toAppError } from './error-mapper.js';
+import { registerAdminRoutes } from './routes/admin/index.js';
+import { registerAuthzRoutes } from './routes/authz.js';
+import { registerAuthzenRoutes } from './routes/authzen.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerScimRoutes } from './routes/scim/index.js';
 import { sendScim } from './scim-reply.js';
@@ -72,8 +78,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   const auth = createAuthenticator(store, 1000);
-  const scim = createScimService({ store, clock });
+  const indexes = createAuthzIndexes({
+    store,
+    pollMs: config.authzPollMs,
+    onPollError: (err) => deps.logger.warn({ err }, 'permission index catch-up failed; retrying at the next poll'),
+  });
+  app.addHook('onClose', async () => indexes.close());
+  // Built before the first request, so no check pays for it and a broken database fails the start.
+  await indexes.warm();
+  const committed = (tenantId: string) => indexes.sync(tenantId);
+  const scim = createScimService({ store, clock, committed });
+  const access = createAccessService({ indexes, clock });
+  const policy = createPolicyAdmin({ store, clock, committed });
   registerHealthRoutes(app, store);
   await app.register(async (scope) => registerScimRoutes(scope, { config, auth, scim }), { prefix: '/scim/v2' });
+  await app.register(async (scope) => registerAuthzenRoutes(scope, { config, auth, access }));
+  await app.register(async (scope) => registerAuthzRoutes(scope, { config, auth, access }), { prefix: '/authz/v1' });
+  await app.register(async (scope) => registerAdminRoutes(scope, { config, auth, policy, access, store }), { prefix: '/admin/v1' });
   return app;
 }

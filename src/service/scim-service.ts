@@ -42,12 +42,24 @@ export interface ScimService {
   transaction<T>(tenantId: string, actor: Actor, fn: (tx: ScimWriter, ctx: WriteContext) => Promise<T>): Promise<T>;
 }
 
-export function createScimService(deps: { readonly store: Store; readonly clock: Clock }): ScimService {
-  const { store, clock } = deps;
+export interface ScimServiceDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  /**
+   * Called after each commit and awaited before the write answers: the permission index applies
+   * the change there, so a check after a SCIM response sees it (read-your-writes).
+   */
+  readonly committed?: (tenantId: string) => Promise<void>;
+}
 
-  function transaction<T>(tenantId: string, actor: Actor, fn: (tx: ScimWriter, ctx: WriteContext) => Promise<T>) {
+export function createScimService(deps: ScimServiceDeps): ScimService {
+  const { store, clock, committed } = deps;
+
+  async function transaction<T>(tenantId: string, actor: Actor, fn: (tx: ScimWriter, ctx: WriteContext) => Promise<T>) {
     const ctx: WriteContext = { actor, at: clock.now().toISOString() };
-    return store.write(tenantId, (tx) => fn(tx, ctx));
+    const result = await store.write(tenantId, (tx) => fn(tx, ctx));
+    await committed?.(tenantId);
+    return result;
   }
 
   /**

@@ -19,6 +19,11 @@ export interface StoreBackend {
    */
   readonly beginWrite: string;
   /**
+   * The statement that opens a read-only transaction whose reads all see one committed state, for
+   * `snapshot`: SQLite's deferred BEGIN reads one WAL snapshot; PostgreSQL needs REPEATABLE READ.
+   */
+  readonly beginSnapshot: string;
+  /**
    * Whether `SELECT … FOR NO KEY UPDATE` exists. Where it does, a write locks its tenant row first, which
    * serialises a tenant's writes across connections and nodes; where it does not (SQLite), the
    * database-wide write lock of `beginWrite` already does.

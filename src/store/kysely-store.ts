@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Expression, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { ResourceTypeName } from '../core/attribute.js';
-import type { Actor, ChangeSet } from '../core/change.js';
+import type { Actor, Change } from '../core/change.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { prepare } from './prepared.js';
 import { createWriteQueue } from './write-queue.js';
+import { inTransaction } from './write-transaction.js';
 import { assertStorableFilter, assertStorableJson, storableKey } from './text.js';
 import {
   decodeCursor,
@@ -24,6 +25,7 @@ import type {
   ListQuery,
   MembershipStamp,
   MemberRef,
+  PolicyRecord,
   ReadOptions,
   ScimDoc,
   ScimWriter,
@@ -42,6 +44,7 @@ import {
   type ChangesTable,
   type Database,
   type GroupsTable,
+  type PolicyObjectsTable,
   type TenantsTable,
   type TokensTable,
   type UsersTable,
@@ -183,6 +186,28 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         }
       });
     },
+    snapshot(tenantId) {
+      return inTransaction(readDb, backend.beginSnapshot, async (conn) => {
+        const tenant = await conn.selectFrom('tenants').select('revision').where('id', '=', tenantId).executeTakeFirst();
+        if (!tenant) throw new AppError('not_found', `tenant \`${tenantId}\` not found`);
+        const columns = ['id', 'doc', 'version', 'created', 'last_modified'] as const;
+        const users = await conn.selectFrom('users').select(columns).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+        const groups = await conn.selectFrom('groups').select(columns).where('tenant_id', '=', tenantId).orderBy('seq').execute();
+        const memberships = await conn
+          .selectFrom('group_members')
+          .select(['group_id', 'member_id', 'member_type'])
+          .where('tenant_id', '=', tenantId)
+          .execute();
+        const policy = await policyQuery(conn, tenantId).execute();
+        return {
+          revision: Number(tenant.revision),
+          users: users.map(toResource),
+          groups: groups.map(toResource),
+          memberships: memberships.map((m) => ({ groupId: m.group_id, memberId: m.member_id, memberType: m.member_type })),
+          policy: policy.map(toPolicyRecord),
+        };
+      });
+    },
     async changes(tenantId, afterRevision, limit) {
       const rows = await readDb
         .selectFrom('changes')
@@ -196,13 +221,43 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         revision: Number(r.revision),
         at: r.at,
         actor: decodeJson<Actor>(r.actor),
-        change: decodeJson<ChangeSet>(r.change),
+        change: decodeJson<Change>(r.change),
       }));
     },
     async close() {
       if (readDb !== db) await readDb.destroy();
       await db.destroy();
     },
+  };
+}
+
+function policyQuery(db: Kysely<Database>, tenantId: string) {
+  return db
+    .selectFrom('policy_objects')
+    .select(['kind', 'id', 'doc', 'version', 'created', 'last_modified'])
+    .where('tenant_id', '=', tenantId)
+    .orderBy('kind')
+    .orderBy('id');
+}
+
+function toPolicyRecord(row: Pick<PolicyObjectRow, 'kind' | 'id' | 'doc' | 'version' | 'created' | 'last_modified'>): PolicyRecord {
+  return {
+    kind: row.kind,
+    id: row.id,
+    doc: decodeJson<unknown>(row.doc),
+    version: Number(row.version),
+    created: row.created,
+    lastModified: row.last_modified,
+  };
+}
+
+function toResource(row: Pick<ResourceRow, 'id' | 'doc' | 'version' | 'created' | 'last_modified'>): StoredResource {
+  return {
+    id: row.id,
+    doc: decodeJson<ScimDoc>(row.doc),
+    created: row.created,
+    lastModified: row.last_modified,
+    version: Number(row.version),
   };
 }
 
@@ -581,21 +636,40 @@ class ScimTx implements ScimWriter {
     return rows.map((r) => ({ value: r.member_id, type: r.member_type }));
   }
 
+  async usersByIds(ids: readonly string[]): Promise<StoredUser[]> {
+    const unique = [...new Set(ids)].filter(storableKey);
+    const users: StoredUser[] = [];
+    for (const chunk of chunks(unique, this.backend.maxParameters - 1)) {
+      const rows = await this.conn()
+        .selectFrom('users')
+        .select(['id', 'doc', 'version', 'created', 'last_modified'])
+        .where('tenant_id', '=', this.tenantId)
+        .where('id', 'in', chunk)
+        .execute();
+      for (const row of rows) users.push(toResource(row));
+    }
+    return users;
+  }
+
+  async policy(kind?: string): Promise<PolicyRecord[]> {
+    let query = policyQuery(this.conn(), this.tenantId);
+    if (kind !== undefined) query = query.where('kind', '=', kind);
+    return (await query.execute()).map(toPolicyRecord);
+  }
+
+  async policyObject(kind: string, id: string): Promise<PolicyRecord | undefined> {
+    if (!storableKey(kind) || !storableKey(id)) return undefined;
+    const row = await policyQuery(this.conn(), this.tenantId).where('kind', '=', kind).where('id', '=', id).executeTakeFirst();
+    return row && toPolicyRecord(row);
+  }
+
   /** Turns rows into resources, reading members or groups for the whole page in one query each. */
   private async hydrate(
     type: ResourceTypeName,
     rows: readonly ResourceRow[],
     options: ReadOptions,
   ): Promise<(StoredUser | StoredGroup)[]> {
-    const resources = rows.map(
-      (row): StoredResource => ({
-        id: row.id,
-        doc: decodeJson<ScimDoc>(row.doc),
-        created: row.created,
-        lastModified: row.last_modified,
-        version: Number(row.version),
-      }),
-    );
+    const resources = rows.map(toResource);
     if (resources.length === 0) return resources;
     if (type === 'Group' && options.members) {
       const members = await this.membersOf(resources.map((r) => r.id));
@@ -840,6 +914,39 @@ class ScimTx implements ScimWriter {
     });
   }
 
+  async putPolicy(record: PolicyRecord): Promise<void> {
+    if (!storableKey(record.kind) || !storableKey(record.id)) throw new AppError('invalid_value', 'a policy object id cannot hold U+0000');
+    const doc = JSON.stringify(record.doc);
+    assertStorableJson(doc, record.doc);
+    const values = {
+      tenant_id: this.tenantId,
+      kind: record.kind,
+      id: record.id,
+      doc,
+      version: record.version,
+      created: record.created,
+      last_modified: record.lastModified,
+    };
+    await this.conn()
+      .insertInto('policy_objects')
+      .values(values)
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'kind', 'id']).doUpdateSet({ doc, version: values.version, last_modified: values.last_modified }),
+      )
+      .execute();
+  }
+
+  async deletePolicy(kind: string, id: string): Promise<boolean> {
+    if (!storableKey(kind) || !storableKey(id)) return false;
+    const result = await this.conn()
+      .deleteFrom('policy_objects')
+      .where('tenant_id', '=', this.tenantId)
+      .where('kind', '=', kind)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
   async attempt<T>(fn: () => Promise<T>): Promise<T> {
     const db = this.conn();
     const name = `scimitar_attempt_${++this.savepoints}`;
@@ -936,6 +1043,7 @@ function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
 
 type TenantRow = Selectable<TenantsTable>;
 type TokenRow = Selectable<TokensTable>;
+type PolicyObjectRow = Selectable<PolicyObjectsTable>;
 
 function toTenant(row: TenantRow): Tenant {
   return { id: row.id, name: row.name, revision: Number(row.revision), createdAt: row.created_at };

@@ -372,7 +372,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         const changes = await store.changes(tenant.id, 0, 100);
         expect(changes.map((c) => c.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         // Each revision's change row is the one its own transaction wrote.
-        expect(changes.every((c) => c.change.resourceId === `r${c.revision}`)).toBe(true);
+        expect(changes.every((c) => (c.change as ChangeSet).resourceId === `r${c.revision}`)).toBe(true);
       });
 
       it('does not let a writer outlive its transaction', async () => {
@@ -626,6 +626,103 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
             ['u1', 'User'],
           ]),
         );
+      });
+    });
+
+    describe('policy objects and snapshots', () => {
+      const record = (kind: string, id: string, doc: unknown, version: number) => ({
+        kind,
+        id,
+        doc,
+        version,
+        created: at(version),
+        lastModified: at(version),
+      });
+
+      it('stores, replaces, lists and deletes policy objects per tenant', async () => {
+        const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.putPolicy(record('role', 'reader', { name: 'reader', permissions: ['db:read'] }, rev));
+          await tx.putPolicy(record('binding', 'b1', { id: 'b1', role: 'reader' }, rev));
+        });
+        const rev = await write(tenant, (tx, r) => tx.putPolicy(record('role', 'reader', { name: 'reader', permissions: ['db:write'] }, r)));
+        const reader = store.reader(tenant.id);
+        expect(await reader.policyObject('role', 'reader')).toEqual({
+          ...record('role', 'reader', { name: 'reader', permissions: ['db:write'] }, rev),
+          // A replace keeps the creation time of the first write.
+          created: at(rev - 1),
+        });
+        expect((await reader.policy()).map((r) => `${r.kind}/${r.id}`)).toEqual(['binding/b1', 'role/reader']);
+        expect((await reader.policy('binding')).map((r) => r.id)).toEqual(['b1']);
+        expect(await store.write(tenant.id, (tx) => tx.deletePolicy('binding', 'b1'))).toBe(true);
+        expect(await store.write(tenant.id, (tx) => tx.deletePolicy('binding', 'b1'))).toBe(false);
+        expect(await reader.policy('binding')).toEqual([]);
+        expect(await reader.policyObject('role', 'no\u0000such')).toBeUndefined();
+      });
+
+      it('keeps policy objects of one tenant invisible to another', async () => {
+        const [a, b] = [await newTenant(), await newTenant()];
+        await write(a, (tx, rev) => tx.putPolicy(record('role', 'admin', { name: 'admin' }, rev)));
+        expect(await store.reader(b.id).policy()).toEqual([]);
+        expect(await store.reader(b.id).policyObject('role', 'admin')).toBeUndefined();
+      });
+
+      it('undoes a policy write with its transaction and with its savepoint', async () => {
+        const tenant = await newTenant();
+        await expect(
+          store.write(tenant.id, async (tx) => {
+            await tx.putPolicy(record('role', 'lost', {}, 1));
+            throw new AppError('invalid_value', 'no');
+          }),
+        ).rejects.toBeInstanceOf(AppError);
+        await store.write(tenant.id, async (tx) => {
+          await tx.putPolicy(record('role', 'kept', {}, 1));
+          await tx.attempt(async () => {
+            await tx.putPolicy(record('role', 'undone', {}, 1));
+            throw new AppError('invalid_value', 'no');
+          }).catch(() => undefined);
+        });
+        expect((await store.reader(tenant.id).policy()).map((r) => r.id)).toEqual(['kept']);
+      });
+
+      it('snapshots users, groups, memberships and policy at the revision of the last write', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'alice', title: 'Engineer' }, { userName: 'bob' }]);
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('Group', group('g1', { displayName: 'eng', externalId: 'x1' }, rev));
+          await tx.insert('Group', group('g2', { displayName: 'all' }, rev));
+          await tx.addMembers('g1', [{ value: 'u0', type: 'User' }]);
+          await tx.addMembers('g2', [{ value: 'g1', type: 'Group' }]);
+          await tx.putPolicy(record('role', 'reader', { name: 'reader' }, rev));
+        });
+        const last = await write(tenant, async () => undefined);
+        const snapshot = await store.snapshot(tenant.id);
+        expect(snapshot.revision).toBe(last);
+        expect(snapshot.users.map((u) => [u.id, u.doc])).toEqual([
+          ['u0', { userName: 'alice', title: 'Engineer' }],
+          ['u1', { userName: 'bob' }],
+        ]);
+        expect(snapshot.groups.map((g) => [g.id, g.doc.displayName, g.version])).toEqual([
+          ['g1', 'eng', 2],
+          ['g2', 'all', 2],
+        ]);
+        expect([...snapshot.memberships].sort((x, y) => x.groupId.localeCompare(y.groupId))).toEqual([
+          { groupId: 'g1', memberId: 'u0', memberType: 'User' },
+          { groupId: 'g2', memberId: 'g1', memberType: 'Group' },
+        ]);
+        expect(snapshot.policy.map((p) => p.id)).toEqual(['reader']);
+        await expectCode(store.snapshot(randomUUID()), 'not_found');
+      });
+
+      it('reads users by id in any number, leaving out missing ones', async () => {
+        const tenant = await newTenant();
+        const docs = Array.from({ length: 1200 }, (_, i) => ({ userName: `user${i}` }));
+        await addUsers(tenant, docs);
+        const ids = [...docs.map((_, i) => `u${i}`), 'missing', 'u0'];
+        const users = await store.reader(tenant.id).usersByIds(ids);
+        expect(users).toHaveLength(1200);
+        expect(new Set(users.map((u) => u.doc.userName)).size).toBe(1200);
+        expect(await store.reader((await newTenant()).id).usersByIds(['u0'])).toEqual([]);
       });
     });
 

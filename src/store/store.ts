@@ -1,5 +1,5 @@
 import type { ResourceTypeName } from '../core/attribute.js';
-import type { Actor, ChangeSet } from '../core/change.js';
+import type { Actor, Change } from '../core/change.js';
 import type { Filter, ResolvedAttr } from '../core/filter.js';
 
 /**
@@ -96,7 +96,31 @@ export interface ChangeRecord {
   readonly revision: number;
   readonly at: string;
   readonly actor: Actor;
-  readonly change: ChangeSet;
+  readonly change: Change;
+}
+
+/** One object of the permission model (role, binding, mapping…); the store does not interpret `kind` or `doc`. */
+export interface PolicyRecord {
+  readonly kind: string;
+  /** Unique within (tenant, kind). */
+  readonly id: string;
+  readonly doc: unknown;
+  /** The tenant revision of the write that last changed it. */
+  readonly version: number;
+  readonly created: string;
+  readonly lastModified: string;
+}
+
+/** Everything the permission index needs of a tenant, consistent with `revision`. */
+export interface TenantSnapshot {
+  readonly revision: number;
+  /** Without `groups`. */
+  readonly users: readonly StoredUser[];
+  /** Without `members`. */
+  readonly groups: readonly StoredGroup[];
+  /** Direct edges only. */
+  readonly memberships: readonly { readonly groupId: string; readonly memberId: string; readonly memberType: ResourceTypeName }[];
+  readonly policy: readonly PolicyRecord[];
 }
 
 export interface ScimReader {
@@ -110,6 +134,11 @@ export interface ScimReader {
   kindsOf(ids: readonly string[]): Promise<Map<string, ResourceTypeName>>;
   /** The direct members of a group (ids and types, no display). */
   memberIds(groupId: string): Promise<MemberRef[]>;
+  /** Users by id, any number of them (chunked internally); missing ids are left out. */
+  usersByIds(ids: readonly string[]): Promise<StoredUser[]>;
+  /** The tenant's policy objects, of one kind or all, ordered by kind then id. */
+  policy(kind?: string): Promise<PolicyRecord[]>;
+  policyObject(kind: string, id: string): Promise<PolicyRecord | undefined>;
 }
 
 /** The write that changes memberships, for the users whose `groups` it changes (see `addMembers`). */
@@ -146,6 +175,10 @@ export interface ScimWriter extends ScimReader {
    */
   stampMembers(memberIds: readonly string[], stamp: MembershipStamp): Promise<void>;
   appendChange(record: ChangeRecord): Promise<void>;
+  /** Inserts or replaces the object (kind, id). */
+  putPolicy(record: PolicyRecord): Promise<void>;
+  /** False when it did not exist. */
+  deletePolicy(kind: string, id: string): Promise<boolean>;
   /**
    * Runs `fn` inside a savepoint: if it throws, its writes are undone and the error rethrown while
    * the enclosing transaction goes on, so one failed Bulk operation leaves the others standing.
@@ -180,6 +213,11 @@ export interface Store {
    * alone if it fails.
    */
   write<T>(tenantId: string, fn: (tx: ScimWriter) => Promise<T>): Promise<T>;
+  /**
+   * The tenant as the permission index needs it, read in one transaction so that it is consistent
+   * with the revision it reports.
+   */
+  snapshot(tenantId: string): Promise<TenantSnapshot>;
   /** Change log rows after `afterRevision`, oldest first. */
   changes(tenantId: string, afterRevision: number, limit: number): Promise<ChangeRecord[]>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 
 /**
- * The Kysely view of the schema in `migrations/{sqlite,postgres}/001_init.sql`. One type serves both
+ * The Kysely view of the schema in `migrations/{sqlite,postgres}/*.sql`. One type serves both
  * dialects, so the columns whose storage differs say so in their read type:
  *
  * - JSON columns (`doc`, `actor`, `change`) are TEXT in SQLite and JSONB in PostgreSQL: written as JSON
@@ -17,6 +17,7 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   changes: ChangesTable;
+  policy_objects: PolicyObjectsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -81,6 +82,16 @@ export interface ChangesTable {
   at: string;
   actor: Json;
   change: Json;
+}
+
+export interface PolicyObjectsTable {
+  tenant_id: string;
+  kind: string;
+  id: string;
+  doc: Json;
+  version: number;
+  created: string;
+  last_modified: string;
 }
 
 export interface SchemaMigrationsTable {

@@ -12,8 +12,13 @@ export function inWriteTransaction<T>(
   backend: Pick<StoreBackend, 'beginWrite'>,
   fn: (conn: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
+  return inTransaction(db, backend.beginWrite, fn);
+}
+
+/** The same, opened by any BEGIN statement (e.g. a backend's `beginSnapshot`). */
+export function inTransaction<T>(db: Kysely<Database>, begin: string, fn: (conn: Kysely<Database>) => Promise<T>): Promise<T> {
   return db.connection().execute(async (conn) => {
-    await sql.raw(backend.beginWrite).execute(conn);
+    await sql.raw(begin).execute(conn);
     try {
       const result = await fn(conn);
       await sql.raw('commit').execute(conn);

@@ -15,6 +15,7 @@ export const postgresBackend: StoreBackend = {
   // The wire protocol counts parameters in an int16.
   maxParameters: 65535,
   beginWrite: 'begin',
+  beginSnapshot: 'begin isolation level repeatable read read only',
   rowLocks: true,
   // Nodes starting together migrate one after the other; the lock ends with the transaction.
   migrationLock: 'select pg_advisory_xact_lock(7294401377385017)',

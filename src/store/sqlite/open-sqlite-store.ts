@@ -17,6 +17,7 @@ export const sqliteBackend: StoreBackend = {
   // SQLITE_MAX_VARIABLE_NUMBER, as better-sqlite3 builds SQLite.
   maxParameters: 32766,
   beginWrite: 'begin immediate',
+  beginSnapshot: 'begin',
   rowLocks: false,
   bool: (value) => (value ? 1 : 0),
   constraintViolation,
