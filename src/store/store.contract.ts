@@ -7,7 +7,7 @@ import type { Filter, ResolvedAttr } from '../core/filter.js';
 import { evaluateFilter, parseFilter, resolveFilter } from '../scim/filter/index.js';
 import { findSubAttribute, findTopAttribute } from '../scim/schema/lookup.js';
 import { RESOURCE_TYPES } from '../scim/schema/resource-types.js';
-import type { ListQuery, ScimDoc, ScimWriter, Store, StoredResource, Tenant } from './store.js';
+import type { ListQuery, PolicyRecord, ScimDoc, ScimWriter, Store, StoredResource, Tenant } from './store.js';
 
 /**
  * The one test suite every `Store` backend passes (OpenFGA's `RunAllTests`, Better Auth's adapter
@@ -630,7 +630,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
     });
 
     describe('policy objects and snapshots', () => {
-      const record = (kind: string, id: string, doc: unknown, version: number) => ({
+      const record = (kind: string, id: string, doc: unknown, version: number): PolicyRecord => ({
         kind,
         id,
         doc,
@@ -638,91 +638,288 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         created: at(version),
         lastModified: at(version),
       });
+      const keys = (records: readonly PolicyRecord[]) => records.map((r) => `${r.kind}/${r.id}`);
 
       it('stores, replaces, lists and deletes policy objects per tenant', async () => {
         const tenant = await newTenant();
-        await write(tenant, async (tx, rev) => {
+        const r1 = await write(tenant, async (tx, rev) => {
           await tx.putPolicy(record('role', 'reader', { name: 'reader', permissions: ['db:read'] }, rev));
           await tx.putPolicy(record('binding', 'b1', { id: 'b1', role: 'reader' }, rev));
         });
-        const rev = await write(tenant, (tx, r) => tx.putPolicy(record('role', 'reader', { name: 'reader', permissions: ['db:write'] }, r)));
         const reader = store.reader(tenant.id);
+        expect(await reader.policyObject('role', 'reader')).toEqual(
+          record('role', 'reader', { name: 'reader', permissions: ['db:read'] }, r1),
+        );
+        const r2 = await write(tenant, (tx, rev) =>
+          tx.putPolicy(record('role', 'reader', { name: 'reader', permissions: ['db:write'] }, rev)),
+        );
+        // A replace takes the new doc, version and lastModified, and keeps the first write's `created`
+        // even when the caller passes another.
         expect(await reader.policyObject('role', 'reader')).toEqual({
-          ...record('role', 'reader', { name: 'reader', permissions: ['db:write'] }, rev),
-          // A replace keeps the creation time of the first write.
-          created: at(rev - 1),
+          ...record('role', 'reader', { name: 'reader', permissions: ['db:write'] }, r2),
+          created: at(r1),
         });
-        expect((await reader.policy()).map((r) => `${r.kind}/${r.id}`)).toEqual(['binding/b1', 'role/reader']);
-        expect((await reader.policy('binding')).map((r) => r.id)).toEqual(['b1']);
+        expect(await reader.policyObject('role', 'writer')).toBeUndefined();
+        expect(await reader.policyObject('binding', 'reader')).toBeUndefined();
+        expect(keys(await reader.policy())).toEqual(['binding/b1', 'role/reader']);
+        expect(keys(await reader.policy('binding'))).toEqual(['binding/b1']);
+        expect(await reader.policy('mapping')).toEqual([]);
+
         expect(await store.write(tenant.id, (tx) => tx.deletePolicy('binding', 'b1'))).toBe(true);
         expect(await store.write(tenant.id, (tx) => tx.deletePolicy('binding', 'b1'))).toBe(false);
+        expect(await store.write(tenant.id, (tx) => tx.deletePolicy('role', 'b1'))).toBe(false);
         expect(await reader.policy('binding')).toEqual([]);
-        expect(await reader.policyObject('role', 'no\u0000such')).toBeUndefined();
+        expect(keys(await reader.policy())).toEqual(['role/reader']);
+      });
+
+      it('lists by kind then id in code point order, whatever the database collation', async () => {
+        const tenant = await newTenant();
+        const ids = ['b', 'B', 'a-1', 'a_1', 'a1', 'A', 'é', 'z', '10', '9'];
+        await write(tenant, async (tx, rev) => {
+          for (const id of ids) await tx.putPolicy(record('role', id, { id }, rev));
+          await tx.putPolicy(record('Role', 'x', {}, rev));
+          await tx.putPolicy(record('binding', 'x', {}, rev));
+        });
+        const sorted = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const all = await store.reader(tenant.id).policy();
+        expect(keys(all)).toEqual(['Role/x', 'binding/x', ...sorted.map((id) => `role/${id}`)]);
+        expect((await store.reader(tenant.id).policy('role')).map((r) => r.id)).toEqual(sorted);
+      });
+
+      it('reads back any JSON value as the doc', async () => {
+        const tenant = await newTenant();
+        const docs: Record<string, unknown> = {
+          string: 'reader',
+          json_looking_string: '{"a":1}',
+          number: 42.5,
+          zero: 0,
+          null: null,
+          false: false,
+          array: [1, 'two', { three: [3] }, null],
+          object: { name: 'Zoë 🚀', nested: { deep: [true, { e: '' }] }, 'key with spaces': 'x' },
+          empty: {},
+        };
+        await write(tenant, async (tx, rev) => {
+          for (const [id, doc] of Object.entries(docs)) await tx.putPolicy(record('doc', id, doc, rev));
+        });
+        const reader = store.reader(tenant.id);
+        for (const [id, doc] of Object.entries(docs)) expect((await reader.policyObject('doc', id))?.doc, id).toEqual(doc);
+        expect(Object.fromEntries((await reader.policy('doc')).map((r) => [r.id, r.doc]))).toEqual(docs);
+        expect((await store.snapshot(tenant.id)).policy.map((r) => r.doc)).toEqual((await reader.policy()).map((r) => r.doc));
+      });
+
+      it('refuses U+0000 in a key or doc, without spoiling the write, and finds no such key', async () => {
+        const tenant = await newTenant();
+        const rev = await write(tenant, async (tx, rev) => {
+          await expectCode(tx.putPolicy(record('role', 'a\u0000b', {}, rev)), 'invalid_value');
+          await expectCode(tx.putPolicy(record('ro\u0000le', 'a', {}, rev)), 'invalid_value');
+          await expectCode(tx.putPolicy(record('role', 'a', { name: 'x\u0000' }, rev)), 'invalid_value');
+          await expectCode(tx.putPolicy(record('role', 'a', { ['k\u0000']: 1 }, rev)), 'invalid_value');
+          await expectCode(tx.putPolicy(record('role', 'a', undefined, rev)), 'invalid_value');
+          expect(await tx.policyObject('role', 'a\u0000b')).toBeUndefined();
+          expect(await tx.policy('ro\u0000le')).toEqual([]);
+          expect(await tx.deletePolicy('role', 'a\u0000b')).toBe(false);
+          // The refusals never reached the database, so the transaction goes on (PostgreSQL would
+          // otherwise have aborted it).
+          await tx.putPolicy(record('role', 'a', { name: 'a' }, rev));
+        });
+        const reader = store.reader(tenant.id);
+        expect(await reader.policy()).toEqual([record('role', 'a', { name: 'a' }, rev)]);
+        expect(await reader.policyObject('role', 'a\u0000b')).toBeUndefined();
+        expect(await reader.policyObject('ro\u0000le', 'a')).toBeUndefined();
+        expect(await reader.policy('ro\u0000le')).toEqual([]);
       });
 
       it('keeps policy objects of one tenant invisible to another', async () => {
         const [a, b] = [await newTenant(), await newTenant()];
-        await write(a, (tx, rev) => tx.putPolicy(record('role', 'admin', { name: 'admin' }, rev)));
+        await write(a, (tx, rev) => tx.putPolicy(record('role', 'admin', { name: 'admin of a' }, rev)));
         expect(await store.reader(b.id).policy()).toEqual([]);
         expect(await store.reader(b.id).policyObject('role', 'admin')).toBeUndefined();
+        expect(await store.write(b.id, (tx) => tx.deletePolicy('role', 'admin'))).toBe(false);
+        // The same key in the other tenant is another object.
+        await write(b, (tx, rev) => tx.putPolicy(record('role', 'admin', { name: 'admin of b' }, rev)));
+        expect((await store.reader(a.id).policyObject('role', 'admin'))?.doc).toEqual({ name: 'admin of a' });
+        expect((await store.reader(b.id).policyObject('role', 'admin'))?.doc).toEqual({ name: 'admin of b' });
+        expect(await store.write(b.id, (tx) => tx.deletePolicy('role', 'admin'))).toBe(true);
+        expect(keys(await store.reader(a.id).policy())).toEqual(['role/admin']);
+        expect((await store.snapshot(b.id)).policy).toEqual([]);
       });
 
-      it('undoes a policy write with its transaction and with its savepoint', async () => {
+      it('sees its own policy writes inside the write', async () => {
         const tenant = await newTenant();
+        await write(tenant, async (tx, rev) => {
+          await tx.putPolicy(record('role', 'r', { v: 1 }, rev));
+          expect((await tx.policyObject('role', 'r'))?.doc).toEqual({ v: 1 });
+          expect(keys(await tx.policy())).toEqual(['role/r']);
+          expect(await tx.deletePolicy('role', 'r')).toBe(true);
+          expect(await tx.policy()).toEqual([]);
+        });
+      });
+
+      it('undoes a policy write when its transaction throws', async () => {
+        const tenant = await newTenant();
+        const kept = await write(tenant, (tx, rev) => tx.putPolicy(record('role', 'kept', { v: 1 }, rev)));
         await expect(
           store.write(tenant.id, async (tx) => {
-            await tx.putPolicy(record('role', 'lost', {}, 1));
+            const rev = await tx.nextRevision();
+            await tx.putPolicy(record('role', 'lost', {}, rev));
+            await tx.putPolicy(record('role', 'kept', { v: 2 }, rev));
+            expect(await tx.deletePolicy('role', 'kept')).toBe(true);
             throw new AppError('invalid_value', 'no');
           }),
         ).rejects.toBeInstanceOf(AppError);
-        await store.write(tenant.id, async (tx) => {
-          await tx.putPolicy(record('role', 'kept', {}, 1));
-          await tx.attempt(async () => {
-            await tx.putPolicy(record('role', 'undone', {}, 1));
-            throw new AppError('invalid_value', 'no');
-          }).catch(() => undefined);
+        expect(await store.reader(tenant.id).policy()).toEqual([record('role', 'kept', { v: 1 }, kept)]);
+        expect((await store.tenants.findById(tenant.id))?.revision).toBe(kept);
+      });
+
+      it('undoes a policy write inside a failed `attempt` and keeps the rest of the write', async () => {
+        const tenant = await newTenant();
+        const first = await write(tenant, async (tx, rev) => {
+          await tx.putPolicy(record('role', 'replaced', { v: 1 }, rev));
+          await tx.putPolicy(record('role', 'deleted', { v: 1 }, rev));
         });
-        expect((await store.reader(tenant.id).policy()).map((r) => r.id)).toEqual(['kept']);
+        const second = await write(tenant, async (tx, rev) => {
+          await tx.putPolicy(record('role', 'kept', {}, rev));
+          await expect(
+            tx.attempt(async () => {
+              await tx.putPolicy(record('role', 'undone', {}, rev));
+              await tx.putPolicy(record('role', 'replaced', { v: 2 }, rev));
+              await tx.deletePolicy('role', 'deleted');
+              throw new AppError('invalid_value', 'no');
+            }),
+          ).rejects.toBeInstanceOf(AppError);
+          // A later attempt that succeeds stays.
+          await tx.attempt(() => tx.putPolicy(record('role', 'after', {}, rev)));
+        });
+        expect(await store.reader(tenant.id).policy()).toEqual([
+          record('role', 'after', {}, second),
+          record('role', 'deleted', { v: 1 }, first),
+          record('role', 'kept', {}, second),
+          record('role', 'replaced', { v: 1 }, first),
+        ]);
       });
 
       it('snapshots users, groups, memberships and policy at the revision of the last write', async () => {
         const tenant = await newTenant();
-        await addUsers(tenant, [{ userName: 'alice', title: 'Engineer' }, { userName: 'bob' }]);
-        await write(tenant, async (tx, rev) => {
+        const r1 = await addUsers(tenant, [{ userName: 'alice', title: 'Engineer' }, { userName: 'bob', active: false }]);
+        const r2 = await write(tenant, async (tx, rev) => {
           await tx.insert('Group', group('g1', { displayName: 'eng', externalId: 'x1' }, rev));
           await tx.insert('Group', group('g2', { displayName: 'all' }, rev));
+          await tx.insert('Group', group('g3', { displayName: 'empty' }, rev));
           await tx.addMembers('g1', [{ value: 'u0', type: 'User' }]);
-          await tx.addMembers('g2', [{ value: 'g1', type: 'Group' }]);
+          await tx.addMembers('g2', [
+            { value: 'g1', type: 'Group' },
+            { value: 'u1', type: 'User' },
+          ]);
           await tx.putPolicy(record('role', 'reader', { name: 'reader' }, rev));
+          await tx.putPolicy(record('binding', 'b1', { role: 'reader', group: 'g1' }, rev));
         });
+        const r3 = await write(tenant, (tx, rev) => tx.update('User', { ...user('u1', { userName: 'bob', title: 'Boss' }, rev), created: at(r1) }));
         const last = await write(tenant, async () => undefined);
         const snapshot = await store.snapshot(tenant.id);
         expect(snapshot.revision).toBe(last);
-        expect(snapshot.users.map((u) => [u.id, u.doc])).toEqual([
-          ['u0', { userName: 'alice', title: 'Engineer' }],
-          ['u1', { userName: 'bob' }],
+        expect(snapshot.revision).toBe((await store.tenants.findById(tenant.id))?.revision);
+        expect(snapshot.users).toEqual([
+          user('u0', { userName: 'alice', title: 'Engineer' }, r1),
+          { ...user('u1', { userName: 'bob', title: 'Boss' }, r3), created: at(r1) },
         ]);
-        expect(snapshot.groups.map((g) => [g.id, g.doc.displayName, g.version])).toEqual([
-          ['g1', 'eng', 2],
-          ['g2', 'all', 2],
+        expect(snapshot.groups).toEqual([
+          group('g1', { displayName: 'eng', externalId: 'x1' }, r2),
+          group('g2', { displayName: 'all' }, r2),
+          group('g3', { displayName: 'empty' }, r2),
         ]);
-        expect([...snapshot.memberships].sort((x, y) => x.groupId.localeCompare(y.groupId))).toEqual([
+        // Neither expanded members nor groups: the index derives them from the edges.
+        expect(snapshot.users.some((u) => 'groups' in u)).toBe(false);
+        expect(snapshot.groups.some((g) => 'members' in g)).toBe(false);
+        // Direct edges only: u0 is in g2 through g1, which is no edge of its own.
+        expect(snapshot.memberships).toEqual([
           { groupId: 'g1', memberId: 'u0', memberType: 'User' },
           { groupId: 'g2', memberId: 'g1', memberType: 'Group' },
+          { groupId: 'g2', memberId: 'u1', memberType: 'User' },
         ]);
-        expect(snapshot.policy.map((p) => p.id)).toEqual(['reader']);
-        await expectCode(store.snapshot(randomUUID()), 'not_found');
+        expect(snapshot.policy).toEqual([
+          record('binding', 'b1', { role: 'reader', group: 'g1' }, r2),
+          record('role', 'reader', { name: 'reader' }, r2),
+        ]);
       });
 
-      it('reads users by id in any number, leaving out missing ones', async () => {
+      it('snapshots an empty tenant, and refuses an unknown one', async () => {
+        const tenant = await newTenant();
+        expect(await store.snapshot(tenant.id)).toEqual({ revision: 0, users: [], groups: [], memberships: [], policy: [] });
+        await expectCode(store.snapshot(randomUUID()), 'not_found');
+        await expectCode(store.snapshot('no\u0000such'), 'not_found');
+      });
+
+      it('leaves other tenants out of a snapshot', async () => {
+        const [a, b] = [await newTenant(), await newTenant()];
+        await addUsers(a, [{ userName: 'a' }]);
+        await write(a, async (tx, rev) => {
+          await tx.insert('Group', group('g', { displayName: 'g' }, rev));
+          await tx.addMembers('g', [{ value: 'u0', type: 'User' }]);
+          await tx.putPolicy(record('role', 'r', {}, rev));
+        });
+        await addUsers(b, [{ userName: 'b' }]);
+        const snapshot = await store.snapshot(b.id);
+        expect(snapshot.revision).toBe(1);
+        expect(snapshot.users.map((u) => u.doc.userName)).toEqual(['b']);
+        expect([snapshot.groups, snapshot.memberships, snapshot.policy]).toEqual([[], [], []]);
+      });
+
+      it('is consistent with its revision while writes commit around it', async () => {
+        const tenant = await newTenant();
+        // Every write adds one user, one membership and one policy object, so a consistent snapshot
+        // at revision n holds exactly n - 1 of each (the first write makes the group).
+        await write(tenant, (tx, rev) => tx.insert('Group', group('g', { displayName: 'g' }, rev)));
+        const writes = Array.from({ length: 40 }, (_, i) =>
+          write(tenant, async (tx, rev) => {
+            await tx.insert('User', user(`w${i}`, { userName: `w${i}` }, rev));
+            await tx.addMembers('g', [{ value: `w${i}`, type: 'User' }]);
+            await tx.putPolicy(record('grant', `w${i}`, { user: `w${i}` }, rev));
+          }),
+        );
+        const snapshots = Array.from({ length: 10 }, () => store.snapshot(tenant.id));
+        await Promise.all(writes);
+        snapshots.push(store.snapshot(tenant.id));
+        for (const snapshot of await Promise.all(snapshots)) {
+          const n = snapshot.revision - 1;
+          expect([snapshot.users.length, snapshot.memberships.length, snapshot.policy.length]).toEqual([n, n, n]);
+          expect(Math.max(0, ...snapshot.users.map((u) => u.version))).toBe(n === 0 ? 0 : snapshot.revision);
+        }
+        expect((await snapshots[snapshots.length - 1]!).revision).toBe(41);
+      });
+
+      it('reads users by id in any number, in the order asked, leaving out missing ones', async () => {
         const tenant = await newTenant();
         const docs = Array.from({ length: 1200 }, (_, i) => ({ userName: `user${i}` }));
-        await addUsers(tenant, docs);
-        const ids = [...docs.map((_, i) => `u${i}`), 'missing', 'u0'];
-        const users = await store.reader(tenant.id).usersByIds(ids);
-        expect(users).toHaveLength(1200);
-        expect(new Set(users.map((u) => u.doc.userName)).size).toBe(1200);
+        const rev = await addUsers(tenant, docs);
+        const reader = store.reader(tenant.id);
+        const ids = [...docs.map((_, i) => `u${1199 - i}`), 'missing', 'u0', 'no\u0000such'];
+        const users = await reader.usersByIds(ids);
+        expect(users.map((u) => u.id)).toEqual(docs.map((_, i) => `u${1199 - i}`));
+        expect(users[0]).toEqual(user('u1199', { userName: 'user1199' }, rev));
+        expect(users.some((u) => 'groups' in u)).toBe(false);
+        expect(await reader.usersByIds([])).toEqual([]);
+        expect(await reader.usersByIds(['missing'])).toEqual([]);
         expect(await store.reader((await newTenant()).id).usersByIds(['u0'])).toEqual([]);
+      });
+
+      it('reads users by more ids than one statement can bind', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'first' }, { userName: 'second' }, { userName: 'third' }]);
+        // 70,000 ids: past SQLite's 32,766 and PostgreSQL's 65,535 parameters, so several chunks,
+        // with the users found in the first, a middle and the last one.
+        const missing = Array.from({ length: 70_000 }, (_, i) => `missing-${i}`);
+        const ids = ['u2', ...missing.slice(0, 35_000), 'u1', ...missing.slice(35_000), 'u0'];
+        expect((await store.reader(tenant.id).usersByIds(ids)).map((u) => u.doc.userName)).toEqual(['third', 'second', 'first']);
+      });
+
+      it('reads users by id inside a write, its own uncommitted ones included', async () => {
+        const tenant = await newTenant();
+        await addUsers(tenant, [{ userName: 'old' }]);
+        await write(tenant, async (tx, rev) => {
+          await tx.insert('User', user('new', { userName: 'new' }, rev));
+          expect((await tx.usersByIds(['new', 'u0'])).map((u) => u.doc.userName)).toEqual(['new', 'old']);
+        });
       });
     });
 

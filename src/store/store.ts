@@ -101,25 +101,30 @@ export interface ChangeRecord {
 
 /** One object of the permission model (role, binding, mapping…); the store does not interpret `kind` or `doc`. */
 export interface PolicyRecord {
+  /** E.g. `'role'`, `'binding'`. */
   readonly kind: string;
   /** Unique within (tenant, kind). */
   readonly id: string;
+  /** Any JSON value; read back equal to what was written (object key order aside). */
   readonly doc: unknown;
   /** The tenant revision of the write that last changed it. */
   readonly version: number;
+  /** ISO 8601, as `StoredResource#created`; a replace keeps the first write's. */
   readonly created: string;
   readonly lastModified: string;
 }
 
-/** Everything the permission index needs of a tenant, consistent with `revision`. */
+/** Everything the permission index needs of a tenant, consistent with `revision` (see `Store#snapshot`). */
 export interface TenantSnapshot {
+  /** The tenant revision at the time of the read: the state is exactly that after this write. */
   readonly revision: number;
-  /** Without `groups`. */
+  /** In creation order, without `groups`. */
   readonly users: readonly StoredUser[];
-  /** Without `members`. */
+  /** In creation order, without `members`. */
   readonly groups: readonly StoredGroup[];
-  /** Direct edges only. */
-  readonly memberships: readonly { readonly groupId: string; readonly memberId: string; readonly memberType: ResourceTypeName }[];
+  /** Direct edges only (nested groups are edges whose `memberType` is `'Group'`). */
+  readonly memberships: readonly { readonly groupId: string; readonly memberId: string; readonly memberType: 'User' | 'Group' }[];
+  /** Ordered by kind then id, as `ScimReader#policy`. */
   readonly policy: readonly PolicyRecord[];
 }
 
@@ -134,10 +139,14 @@ export interface ScimReader {
   kindsOf(ids: readonly string[]): Promise<Map<string, ResourceTypeName>>;
   /** The direct members of a group (ids and types, no display). */
   memberIds(groupId: string): Promise<MemberRef[]>;
-  /** Users by id, any number of them (chunked internally); missing ids are left out. */
+  /**
+   * Users by id, in any number (chunked internally); missing ids are left out. Each user comes
+   * once, in the order of its first id in `ids`, without `groups`.
+   */
   usersByIds(ids: readonly string[]): Promise<StoredUser[]>;
-  /** The tenant's policy objects, of one kind or all, ordered by kind then id. */
+  /** The tenant's policy objects, of one kind or all, ordered by kind then id (code point order). */
   policy(kind?: string): Promise<PolicyRecord[]>;
+  /** Undefined when absent (and for a kind or id that holds U+0000, which no object can have). */
   policyObject(kind: string, id: string): Promise<PolicyRecord | undefined>;
 }
 
@@ -175,7 +184,11 @@ export interface ScimWriter extends ScimReader {
    */
   stampMembers(memberIds: readonly string[], stamp: MembershipStamp): Promise<void>;
   appendChange(record: ChangeRecord): Promise<void>;
-  /** Inserts or replaces the object (kind, id). */
+  /**
+   * Inserts or replaces the object (kind, id); a replace keeps the stored `created`. Throws
+   * `invalid_value` when the kind, id or doc holds U+0000 (or the doc is no JSON value). The store
+   * does not allocate a revision for it: the caller stamps `version` with its write's revision.
+   */
   putPolicy(record: PolicyRecord): Promise<void>;
   /** False when it did not exist. */
   deletePolicy(kind: string, id: string): Promise<boolean>;
@@ -214,8 +227,10 @@ export interface Store {
    */
   write<T>(tenantId: string, fn: (tx: ScimWriter) => Promise<T>): Promise<T>;
   /**
-   * The tenant as the permission index needs it, read in one transaction so that it is consistent
-   * with the revision it reports.
+   * Everything the permission index needs of a tenant, read in one transaction so it is consistent
+   * with `revision` (the tenant revision at the time of the read). Users and groups carry their doc
+   * (parsed), version and lastModified; memberships are direct edges only. A write that
+   * commits while it runs does not show in it. `not_found` for an unknown tenant.
    */
   snapshot(tenantId: string): Promise<TenantSnapshot>;
   /** Change log rows after `afterRevision`, oldest first. */
