@@ -30,11 +30,39 @@ export interface HammerSpec {
   readonly seconds: number;
 }
 
+/** One stretch of load: counts and every latency, to be merged with the other stretches of a phase. */
+export interface Stretch {
+  readonly seconds: number;
+  readonly ok: number;
+  readonly other: number;
+  readonly errors: number;
+  readonly latencies: number[];
+}
+
+/** Merges the stretches of one phase (e.g. the rounds that alternated with another server). */
+export function combine(title: string, connections: number, stretches: readonly Stretch[]): HttpRun {
+  const seconds = stretches.reduce((s, x) => s + x.seconds, 0);
+  const ok = stretches.reduce((s, x) => s + x.ok, 0);
+  const latencies = stretches.flatMap((x) => x.latencies);
+  return {
+    title,
+    connections,
+    seconds,
+    responses: latencies.length,
+    ok,
+    other: stretches.reduce((s, x) => s + x.other, 0),
+    errors: stretches.reduce((s, x) => s + x.errors, 0),
+    rps: ok / seconds,
+    latency: stats(latencies),
+    load1: loadavg()[0] ?? NaN,
+  };
+}
+
 /**
  * POSTs the bodies in turn over `connections` keep-alive connections for `seconds`. autocannon runs
  * in this process (the servers run in their own), so its cost is the same against every server.
  */
-export function hammer(spec: HammerSpec): Promise<HttpRun> {
+export function hammer(spec: HammerSpec): Promise<Stretch> {
   const url = new URL(spec.baseUrl);
   const auth = `Bearer ${spec.token}`;
   const latencies: number[] = [];
@@ -57,23 +85,8 @@ export function hammer(spec: HammerSpec): Promise<HttpRun> {
     const instance = autocannon(
       { url: url.origin, connections: spec.connections, duration: spec.seconds, timeout: 60, requests: [request], title: spec.title },
       (err) => {
-        if (err) {
-          reject(err);
-          return;
-        }
-        const seconds = (last - started) / 1000;
-        resolve({
-          title: spec.title,
-          connections: spec.connections,
-          seconds,
-          responses: latencies.length,
-          ok,
-          other,
-          errors,
-          rps: ok / seconds,
-          latency: stats(latencies),
-          load1: loadavg()[0] ?? NaN,
-        });
+        if (err) reject(err);
+        else resolve({ seconds: (last - started) / 1000, ok, other, errors, latencies });
       },
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {

@@ -13,6 +13,12 @@
  */
 import { performance } from 'node:perf_hooks';
 
+/**
+ * A full GC before each engine, so one engine's garbage (or the index build's) is not collected
+ * inside the next one's timing. `run.ts` starts itself again with `--expose-gc` when it lacks it.
+ */
+const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+
 export interface EngineRun {
   readonly name: string;
   /** Calls measured (a prefix of the mix for slow engines). */
@@ -60,9 +66,13 @@ export function measureEngine(name: string, n: number, call: (i: number) => bool
   const t0 = performance.now();
   for (let i = 0; i < warm; i++) call(i);
   const estimateUs = ((performance.now() - t0) * 1000) / Math.max(1, warm);
+  // No forced GC around the slow engines: they cost milliseconds a call, and a forced full GC
+  // next to Cedar's WebAssembly crashes Node 20's V8 (a deoptimizer `unreachable code`).
   if (estimateUs > 10) return slowEngine(name, Math.max(warm, Math.min(n, Math.floor((budgetSeconds * 1e6) / estimateUs))), call);
+  collect();
 
   for (let i = 0; i < n; i++) call(i); // warm-up pass: JIT, caches
+  collect();
   const answers = new Uint8Array(n);
   const passes: number[] = [];
   for (let pass = 0; pass < 3; pass++) {
@@ -79,6 +89,7 @@ export function measureEngine(name: string, n: number, call: (i: number) => bool
   const totalNs = passes[1]!;
 
   const clockNs = clockCost();
+  collect();
   const lat = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const start = process.hrtime.bigint();
