@@ -1,7 +1,7 @@
 import { AppError } from '../core/errors.js';
 import type { ConditionVars } from './cel.js';
-import type { CompiledGrant, CompiledPolicy } from './compile-policy.js';
-import { parseResourceRef, type GrantOrigin, type ResourceRef } from './model.js';
+import { framesOf, resourceView, type CompiledGrant, type CompiledPolicy, type Frame } from './compile-policy.js';
+import type { GrantOrigin } from './model.js';
 import type { IndexedUser, TenantIndex } from './tenant-index.js';
 import { viaOf, type Via } from './via.js';
 
@@ -53,23 +53,17 @@ export interface Decision {
   readonly missing?: string;
 }
 
-interface Frame {
-  readonly key: string;
-  readonly type: string;
-}
-
 /**
  * The hot path: allow or deny, nothing else. Most checks end at the profile's `allowAll`: two map
  * lookups. A deny or a scoped, conditional or expiring grant walks the resource's ancestors.
  */
 export function isAllowed(index: TenantIndex, input: CheckInput): boolean {
   const { user, resource } = input;
+  const id = index.policy.permissionIds.get(resource.type)?.get(input.action);
+  if (id === undefined) throw unknownPermission(index.policy, resource.type, input.action);
   if (!user || !user.active) return false;
-  const entry = user.profile.permissions.get(`${resource.type}:${input.action}`);
-  if (!entry) {
-    assertKnownPermission(index.policy, resource.type, input.action);
-    return false;
-  }
+  const entry = user.profile.permissions.get(id);
+  if (!entry) return false;
   if (entry.denies.length === 0 && entry.allowAll) return true;
   const scope = new Evaluation(index, input);
   // A deny whose condition cannot be evaluated counts as applying: an error never opens access.
@@ -122,16 +116,17 @@ function missing(
 
 /** Throws `invalid_value` for a resource type or action the tenant does not declare. */
 export function assertKnownPermission(policy: CompiledPolicy, type: string, action: string): void {
-  const actions = policy.actions.get(type);
-  if (!actions) throw new AppError('invalid_value', `unknown resource type \`${type}\``);
-  if (!actions.has(action)) throw new AppError('invalid_value', `resource type \`${type}\` has no action \`${action}\``);
+  if (policy.permissionIds.get(type)?.get(action) === undefined) throw unknownPermission(policy, type, action);
 }
 
-const MAX_DEPTH = 64;
+function unknownPermission(policy: CompiledPolicy, type: string, action: string): AppError {
+  if (!policy.actions.has(type)) return new AppError('invalid_value', `unknown resource type \`${type}\``);
+  return new AppError('invalid_value', `resource type \`${type}\` has no action \`${action}\``);
+}
 
 /** One check's view of the resource (its ancestors) and of the condition variables, each built once, on demand. */
 class Evaluation {
-  private frames: Frame[] | undefined;
+  private frames: readonly Frame[] | undefined;
   private vars: ConditionVars | undefined;
   private lastMatched: string | undefined;
   private lastCondition: GrantReason['condition'];
@@ -196,40 +191,30 @@ class Evaluation {
   }
 
   /** The resource, then its parent, its parent's parent…: registered parents win over a `parent` property. */
-  private chain(): Frame[] {
+  private chain(): readonly Frame[] {
     if (this.frames) return this.frames;
-    const { resources } = this.index.policy;
+    const { ancestry, resources } = this.index.policy;
     const { resource } = this.input;
-    const frames: Frame[] = [{ key: `${resource.type}:${resource.id}`, type: resource.type }];
+    const key = `${resource.type}:${resource.id}`;
     const inline = resource.properties?.parent;
-    let parent = resources.get(frames[0]!.key)?.parent ?? (typeof inline === 'string' ? inline : undefined);
-    const seen = new Set([frames[0]!.key]);
-    while (parent !== undefined && !seen.has(parent) && frames.length < MAX_DEPTH) {
-      const ref: ResourceRef | undefined = parseResourceRef(parent);
-      if (!ref) break;
-      seen.add(parent);
-      frames.push({ key: parent, type: ref.type });
-      parent = resources.get(parent)?.parent;
-    }
-    this.frames = frames;
-    return frames;
+    this.frames =
+      ancestry.get(key) ??
+      (typeof inline === 'string' ? framesOf(key, resource.type, inline, resources) : [{ key, type: resource.type }]);
+    return this.frames;
   }
 
   private conditionVars(): ConditionVars {
     if (this.vars) return this.vars;
     const { resource } = this.input;
-    const registered = this.index.policy.resources.get(`${resource.type}:${resource.id}`);
-    const attributes = { ...registered?.attributes, ...resource.properties };
-    const chain = this.chain();
+    const key = `${resource.type}:${resource.id}`;
+    const registered = this.index.policy.resources.get(key);
+    const view =
+      resource.properties === undefined && registered
+        ? this.index.policy.resourceViews.get(key)!
+        : resourceView(resource.type, resource.id, { ...registered?.attributes, ...resource.properties }, this.chain());
     this.vars = {
       subject: subjectView(this.index, this.input.user!),
-      resource: {
-        type: resource.type,
-        id: resource.id,
-        attributes,
-        ...(chain.length > 1 ? { parent: chain[1]!.key } : {}),
-        ancestors: chain.slice(1).map((f) => f.key),
-      },
+      resource: view,
       context: this.input.context ?? {},
       request: { time: this.input.now },
     };

@@ -13,50 +13,34 @@ export interface PermissionEntry {
 }
 
 /**
- * The grants of a user, precomputed per permission. Users with the same grants share one profile
- * (most users of a group-driven tenant hold one of a few combinations), which keeps a 10,000-member
- * re-index to a key lookup per user and the memory of 100k users small.
+ * The grants of a user, precomputed per permission (by the permission's number, see
+ * `CompiledPolicy#permissionIds`). Users with the same grants share one profile (most users of a
+ * group-driven tenant hold one of a few combinations), and profiles share identical entries, which
+ * keeps a 10,000-member re-index to a lookup per user and the memory of 100k users small.
  */
 export interface Profile {
   readonly grants: readonly CompiledGrant[];
-  readonly permissions: ReadonlyMap<string, PermissionEntry>;
+  readonly permissions: ReadonlyMap<number, PermissionEntry>;
 }
 
 const EMPTY: Profile = { grants: [], permissions: new Map() };
 
-export function buildProfile(grants: readonly CompiledGrant[]): Profile {
-  if (grants.length === 0) return EMPTY;
-  const building = new Map<string, { allowAll: boolean; allows: CompiledGrant[]; denies: CompiledGrant[] }>();
-  for (const grant of grants) {
-    for (const permission of grant.permissions.keys()) {
-      let entry = building.get(permission);
-      if (!entry) building.set(permission, (entry = { allowAll: false, allows: [], denies: [] }));
-      if (grant.effect === 'deny') entry.denies.push(grant);
-      else if (coversPermissionType(grant, permission)) entry.allowAll = true;
-      else entry.allows.push(grant);
-    }
-  }
-  return { grants, permissions: building };
-}
-
-function coversPermissionType(grant: CompiledGrant, permission: string): boolean {
-  if (grant.condition || grant.expiresAt !== undefined) return false;
-  const { scope } = grant;
-  return scope.kind === 'tenant' || (scope.kind === 'type' && permission.startsWith(`${scope.type}:`));
-}
-
 /**
- * Profiles by their set of grants. It holds the grant objects of one compiled policy: a new policy
- * needs a new cache, and `prune` drops profiles no user holds any more.
+ * Profiles by their set of grants, for the grant objects of one compiled policy and the ones it
+ * reuses (see `compilePolicy`); `forget` drops the profiles that hold a grant that changed.
  */
 export class ProfileCache {
   private readonly profiles = new Map<string, Profile>();
+  private readonly entries = new Map<string, PermissionEntry>();
+
+  /** `permissionTypes`: the type of each permission number, for `allowAll`. */
+  constructor(private readonly permissionTypes: readonly string[]) {}
 
   get(grants: readonly CompiledGrant[]): Profile {
     if (grants.length === 0) return EMPTY;
-    const key = grants.length === 1 ? grants[0]!.key : grants.map((g) => g.key).sort().join('\n');
+    const key = grants.length === 1 ? String(grants[0]!.seq) : grants.map((g) => g.seq).sort((a, b) => a - b).join(',');
     let profile = this.profiles.get(key);
-    if (!profile) this.profiles.set(key, (profile = buildProfile(grants)));
+    if (!profile) this.profiles.set(key, (profile = this.build(grants)));
     return profile;
   }
 
@@ -64,8 +48,47 @@ export class ProfileCache {
     return this.profiles.size;
   }
 
+  /** Drops every profile that holds one of these grants (by key). */
+  forget(changed: ReadonlySet<string>): void {
+    if (changed.size === 0) return;
+    for (const [key, profile] of this.profiles) if (profile.grants.some((g) => changed.has(g.key))) this.profiles.delete(key);
+    this.entries.clear();
+  }
+
   prune(inUse: Iterable<Profile>): void {
     const keep = new Set(inUse);
     for (const [key, profile] of this.profiles) if (!keep.has(profile)) this.profiles.delete(key);
+    this.entries.clear();
   }
+
+  private build(grants: readonly CompiledGrant[]): Profile {
+    const building = new Map<number, { allowAll: boolean; allows: CompiledGrant[]; denies: CompiledGrant[] }>();
+    for (const grant of grants) {
+      for (const id of grant.permissionIds) {
+        let entry = building.get(id);
+        if (!entry) building.set(id, (entry = { allowAll: false, allows: [], denies: [] }));
+        if (grant.effect === 'deny') entry.denies.push(grant);
+        else if (coversType(grant, this.permissionTypes[id]!)) entry.allowAll = true;
+        else entry.allows.push(grant);
+      }
+    }
+    const permissions = new Map<number, PermissionEntry>();
+    for (const [id, entry] of building) permissions.set(id, this.intern(entry));
+    return { grants, permissions };
+  }
+
+  /** One shared object per distinct entry: across 100k users there are few. */
+  private intern(entry: PermissionEntry): PermissionEntry {
+    const key = `${entry.allowAll ? 1 : 0}|${entry.allows.map((g) => g.seq).join(',')}|${entry.denies.map((g) => g.seq).join(',')}`;
+    const found = this.entries.get(key);
+    if (found) return found;
+    this.entries.set(key, entry);
+    return entry;
+  }
+}
+
+function coversType(grant: CompiledGrant, type: string): boolean {
+  if (grant.condition || grant.expiresAt !== undefined) return false;
+  const { scope } = grant;
+  return scope.kind === 'tenant' || (scope.kind === 'type' && scope.type === type);
 }

@@ -27,6 +27,8 @@ export interface IndexedUser {
   readonly groups: Set<string>;
   /** Ids of the attribute rules the user matches. */
   rules: string[];
+  /** Its subject keys (`userKeys`), kept with it because every recompute reads them. */
+  keys: string[];
   profile: Profile;
   /** The CEL `subject`, built when a condition first needs it and dropped when the user changes. */
   subject: Record<string, unknown> | undefined;
@@ -43,8 +45,10 @@ export interface IndexedGroup {
   readonly users: Set<string>;
   /** Groups that are members of this group. */
   readonly children: Set<string>;
-  /** The displayName-pattern mappings this group matches. */
-  patternGrants: CompiledGrant[];
+  /** Its subject keys (`groupKeys`). */
+  keys: string[];
+  /** Every grant given to the group: by its keys, and by the displayName patterns it matches. */
+  grants: CompiledGrant[];
 }
 
 type MutablePolicySet = { [K in PolicyKind]: Map<string, PolicySet[K] extends ReadonlyMap<string, infer V> ? V : never> };
@@ -67,12 +71,13 @@ export class TenantIndex {
   private readonly byUserName = new Map<string, string>();
   private readonly byExternalId = new Map<string, string>();
   private readonly set: MutablePolicySet;
-  private profiles = new ProfileCache();
+  private profiles: ProfileCache;
 
   private constructor(revision: number, set: MutablePolicySet) {
     this.revision = revision;
     this.set = set;
     this.policy = compilePolicy(set);
+    this.profiles = new ProfileCache(this.policy.permissionTypes);
   }
 
   static build(snapshot: TenantSnapshot): TenantIndex {
@@ -82,7 +87,7 @@ export class TenantIndex {
     for (const group of snapshot.groups) index.putGroup(group);
     for (const user of snapshot.users) index.putUser(user);
     for (const edge of snapshot.memberships) index.link(edge.groupId, edge.memberId, edge.memberType);
-    for (const group of index.groups.values()) index.matchPatterns(group);
+    for (const group of index.groups.values()) index.resolveGroup(group);
     for (const user of index.users.values()) {
       index.matchRules(user);
       index.recompute(user);
@@ -93,7 +98,8 @@ export class TenantIndex {
   /** The user named by id, userName (case-insensitive) or externalId. */
   findUser(by: 'id' | 'userName' | 'externalId', value: string): IndexedUser | undefined {
     if (by === 'id') return this.users.get(value);
-    const id = by === 'userName' ? this.byUserName.get(value.toLowerCase()) : this.byExternalId.get(value);
+    // Most userNames arrive already in lower case (emails): look them up before allocating a lowered copy.
+    const id = by === 'userName' ? (this.byUserName.get(value) ?? this.byUserName.get(value.toLowerCase())) : this.byExternalId.get(value);
     return id === undefined ? undefined : this.users.get(id);
   }
 
@@ -184,11 +190,11 @@ export class TenantIndex {
       return;
     }
     let group = this.groups.get(id);
+    let renamed = !group;
     if (!group) {
       group = this.newGroup(id, { displayName: '' }, revision, at);
       this.groups.set(id, group);
     }
-    let renamed = false;
     for (const { path, after } of change.attributes) {
       if (path === 'displayName') {
         group.displayName = typeof after === 'string' ? after : '';
@@ -201,7 +207,7 @@ export class TenantIndex {
     group.version = revision;
     group.lastModified = at;
     if (renamed) {
-      this.matchPatterns(group);
+      this.resolveGroup(group);
       for (const user of this.usersIn(id)) touched.add(user);
     }
     for (const member of change.membersRemoved) {
@@ -238,8 +244,10 @@ export class TenantIndex {
     // Affected users are found twice: under the old state (who held a grant) and the new one (who holds it now).
     if (!everyone) for (const object of objects) this.collectSubjects(object, touched);
     this.policy = compilePolicy(this.set, this.policy);
-    this.profiles = new ProfileCache();
-    for (const group of this.groups.values()) this.matchPatterns(group);
+    // Unchanged grants are the same objects as before, so only profiles holding a changed one go.
+    if (this.policy.changed) this.profiles.forget(this.policy.changed);
+    else this.profiles = new ProfileCache(this.policy.permissionTypes);
+    for (const group of this.groups.values()) this.resolveGroup(group);
     if (rules) for (const user of this.users.values()) this.matchRules(user);
     if (everyone) for (const id of this.users.keys()) touched.add(id);
     else for (const object of objects) this.collectSubjects(object, touched);
@@ -258,8 +266,8 @@ export class TenantIndex {
       const rule = target.slice(2);
       for (const user of this.users.values()) if (user.rules.includes(rule)) into.add(user.id);
     } else if (target.startsWith('u')) {
-      for (const user of this.users.values()) if (userKeys(user).includes(target)) into.add(user.id);
-    } else addGroups((group) => groupKeys(group).includes(target));
+      for (const user of this.users.values()) if (user.keys.includes(target)) into.add(user.id);
+    } else addGroups((group) => group.keys.includes(target));
   }
 
   private putUser(stored: StoredUser): IndexedUser {
@@ -287,11 +295,13 @@ export class TenantIndex {
         lastModified: stored.lastModified,
         groups: new Set(),
         rules: [],
+        keys: [],
         profile: this.profiles.get([]),
         subject: undefined,
       };
       this.users.set(stored.id, user);
     }
+    user.keys = userKeys(user);
     this.byUserName.set(userName.toLowerCase(), user.id);
     if (externalId !== undefined) this.byExternalId.set(externalId, user.id);
     return user;
@@ -320,7 +330,8 @@ export class TenantIndex {
       parents: new Set(),
       users: new Set(),
       children: new Set(),
-      patternGrants: [],
+      keys: [],
+      grants: [],
     };
   }
 
@@ -362,8 +373,12 @@ export class TenantIndex {
     this.groups.get(memberId)?.parents.delete(groupId);
   }
 
-  private matchPatterns(group: IndexedGroup): void {
-    group.patternGrants = this.policy.patternGrants.filter((p) => p.pattern.test(group.displayName)).map((p) => p.grant);
+  private resolveGroup(group: IndexedGroup): void {
+    group.keys = groupKeys(group);
+    const grants: CompiledGrant[] = [];
+    for (const key of group.keys) grants.push(...(this.policy.grantsByKey.get(key) ?? []));
+    for (const { pattern, grant } of this.policy.patternGrants) if (pattern.test(group.displayName)) grants.push(grant);
+    group.grants = grants;
   }
 
   private matchRules(user: IndexedUser): void {
@@ -383,11 +398,8 @@ export class TenantIndex {
       const list = grantsByKey.get(key);
       if (list) for (const grant of list) grants.add(grant);
     };
-    for (const key of userKeys(user)) addKey(key);
-    for (const group of this.groupsOf(user)) {
-      for (const key of groupKeys(group)) addKey(key);
-      for (const grant of group.patternGrants) grants.add(grant);
-    }
+    for (const key of user.keys) addKey(key);
+    for (const group of this.groupsOf(user)) for (const grant of group.grants) grants.add(grant);
     for (const rule of user.rules) addKey(ruleKey(rule));
     addKey('*');
     return [...grants];

@@ -32,13 +32,15 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 export function createAuthenticator(store: Store, cacheMs: number, now: () => number = Date.now): Authenticator {
   const cache = new Map<string, { record: TokenRecord | undefined; until: number }>();
 
-  async function lookup(hash: string): Promise<TokenRecord | undefined> {
-    const hit = cache.get(hash);
+  // Keyed by the bearer token itself, so a cached request skips the SHA-256 too: the token is in
+  // this process's memory for the request anyway, and the cache lives no longer than `cacheMs`.
+  async function lookup(token: string): Promise<TokenRecord | undefined> {
+    const hit = cache.get(token);
     const time = now();
     if (hit && hit.until > time) return hit.record;
-    const record = await store.tokens.findByHash(hash);
+    const record = await store.tokens.findByHash(hashToken(token));
     if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { record, until: time + cacheMs });
+    cache.set(token, { record, until: time + cacheMs });
     return record;
   }
 
@@ -47,7 +49,7 @@ export function createAuthenticator(store: Store, cacheMs: number, now: () => nu
       const header = request.headers.authorization;
       const match = header ? BEARER.exec(header) : null;
       if (!match) throw new AppError('unauthorized', 'a bearer token is required');
-      const record = await lookup(hashToken(match[1]!));
+      const record = await lookup(match[1]!);
       if (!record || record.revokedAt !== null) throw new AppError('unauthorized', 'the bearer token is not valid');
       if (record.scope !== scope) {
         throw new AppError('forbidden', `a token of scope \`${record.scope}\` cannot use this endpoint; it needs scope \`${scope}\``);
