@@ -36,11 +36,20 @@ export class ProfileCache {
   /** `permissionTypes`: the type of each permission number, for `allowAll`. */
   constructor(private readonly permissionTypes: readonly string[]) {}
 
-  get(grants: readonly CompiledGrant[]): Profile {
+  /**
+   * `previous`: the profile the user held before, if any. When the new grants are those plus one
+   * (a user joins a mapped group, a mapping is added), the profile is derived from it rather than
+   * rebuilt: that is what a 10,000-member re-index mostly does.
+   */
+  get(grants: readonly CompiledGrant[], previous?: Profile): Profile {
     if (grants.length === 0) return EMPTY;
     const key = grants.length === 1 ? String(grants[0]!.seq) : grants.map((g) => g.seq).sort((a, b) => a - b).join(',');
     let profile = this.profiles.get(key);
-    if (!profile) this.profiles.set(key, (profile = this.build(grants)));
+    if (!profile) {
+      const extra = previous && oneMore(previous.grants, grants);
+      profile = extra ? this.extend(previous, extra, grants) : this.build(grants);
+      this.profiles.set(key, profile);
+    }
     return profile;
   }
 
@@ -62,19 +71,33 @@ export class ProfileCache {
   }
 
   private build(grants: readonly CompiledGrant[]): Profile {
-    const building = new Map<number, { allowAll: boolean; allows: CompiledGrant[]; denies: CompiledGrant[] }>();
-    for (const grant of grants) {
-      for (const id of grant.permissionIds) {
-        let entry = building.get(id);
-        if (!entry) building.set(id, (entry = { allowAll: false, allows: [], denies: [] }));
-        if (grant.effect === 'deny') entry.denies.push(grant);
-        else if (coversType(grant, this.permissionTypes[id]!)) entry.allowAll = true;
-        else entry.allows.push(grant);
-      }
-    }
+    const building = new Map<number, MutableEntry>();
+    for (const grant of grants) this.add(building, grant);
     const permissions = new Map<number, PermissionEntry>();
     for (const [id, entry] of building) permissions.set(id, this.intern(entry));
     return { grants, permissions };
+  }
+
+  private extend(base: Profile, extra: CompiledGrant, grants: readonly CompiledGrant[]): Profile {
+    const touched = new Map<number, MutableEntry>();
+    for (const id of extra.permissionIds) {
+      const old = base.permissions.get(id);
+      touched.set(id, old ? { allowAll: old.allowAll, allows: [...old.allows], denies: [...old.denies] } : { allowAll: false, allows: [], denies: [] });
+    }
+    this.add(touched, extra);
+    const permissions = new Map(base.permissions);
+    for (const [id, entry] of touched) permissions.set(id, this.intern(entry));
+    return { grants, permissions };
+  }
+
+  private add(building: Map<number, MutableEntry>, grant: CompiledGrant): void {
+    for (const id of grant.permissionIds) {
+      let entry = building.get(id);
+      if (!entry) building.set(id, (entry = { allowAll: false, allows: [], denies: [] }));
+      if (grant.effect === 'deny') entry.denies.push(grant);
+      else if (coversType(grant, this.permissionTypes[id]!)) entry.allowAll = true;
+      else entry.allows.push(grant);
+    }
   }
 
   /** One shared object per distinct entry: across 100k users there are few. */
@@ -85,6 +108,25 @@ export class ProfileCache {
     this.entries.set(key, entry);
     return entry;
   }
+}
+
+interface MutableEntry {
+  allowAll: boolean;
+  allows: CompiledGrant[];
+  denies: CompiledGrant[];
+}
+
+/** The one grant `grants` has beyond `before`, when that is the whole difference. */
+function oneMore(before: readonly CompiledGrant[], grants: readonly CompiledGrant[]): CompiledGrant | undefined {
+  if (grants.length !== before.length + 1) return undefined;
+  const had = new Set(before);
+  let extra: CompiledGrant | undefined;
+  for (const grant of grants) {
+    if (had.has(grant)) continue;
+    if (extra) return undefined;
+    extra = grant;
+  }
+  return extra;
 }
 
 function coversType(grant: CompiledGrant, type: string): boolean {

@@ -406,7 +406,7 @@ export class TenantIndex {
   }
 
   private recompute(user: IndexedUser): void {
-    user.profile = this.profiles.get(this.grantsOf(user));
+    user.profile = this.profiles.get(this.grantsOf(user), user.profile);
     user.subject = undefined;
   }
 
