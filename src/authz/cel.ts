@@ -27,7 +27,7 @@ export interface CompiledCondition {
   evaluate(vars: ConditionVars): ConditionResult;
 }
 
-export const MAX_CONDITION_LENGTH = 4096;
+const MAX_CONDITION_LENGTH = 4096;
 
 // Only the four variables exist: a typo (`subjet.title`) is refused when the binding is saved.
 const environment = new Environment({ unlistedVariablesAreDyn: false })

@@ -223,7 +223,7 @@ class Evaluation {
 }
 
 /** The CEL `subject`: the SCIM user as stored, its id, and the displayNames of every group it is in. */
-export function subjectView(index: TenantIndex, user: IndexedUser): Record<string, unknown> {
+function subjectView(index: TenantIndex, user: IndexedUser): Record<string, unknown> {
   if (!user.subject) {
     user.subject = {
       ...user.doc,

@@ -148,10 +148,6 @@ export function parseResourceRef(text: string): ResourceRef | undefined {
   return { type: text.slice(0, colon), id: text.slice(colon + 1) };
 }
 
-export function resourceKey(ref: ResourceRef): string {
-  return `${ref.type}:${ref.id}`;
-}
-
 /** A tenant's whole model, each kind keyed by `policyKey`. */
 export type PolicySet = { readonly [K in PolicyKind]: ReadonlyMap<string, PolicyObjects[K]> };
 

@@ -1,4 +1,4 @@
-import { groupKeys, userKeys, type CompiledGrant } from './compile-policy.js';
+import type { CompiledGrant } from './compile-policy.js';
 import type { IndexedGroup, IndexedUser, TenantIndex } from './tenant-index.js';
 
 /** A group on the way from a user to the group a grant names, with when the IdP last changed it. */
@@ -27,11 +27,11 @@ export function viaOf(index: TenantIndex, user: IndexedUser, grant: CompiledGran
     const rule = subject.slice(2);
     return { kind: 'rule', rule, filter: index.policySet.attributeRule.get(rule)?.filter ?? '' };
   }
-  if (typeof subject === 'string' && userKeys(user).includes(subject)) {
+  if (typeof subject === 'string' && user.keys.includes(subject)) {
     return { kind: 'user', match: USER_MATCH[subject.slice(0, 2) as keyof typeof USER_MATCH] };
   }
   const hit = (group: IndexedGroup) =>
-    typeof subject === 'string' ? groupKeys(group).includes(subject) : subject.test(group.displayName);
+    typeof subject === 'string' ? group.keys.includes(subject) : subject.test(group.displayName);
   return { kind: 'group', path: groupPath(index, user, hit) };
 }
 
