@@ -92,7 +92,7 @@ function readPolicyFile(file: string): PolicySet | undefined {
  * One line per change, in the order they are applied (`+` create, `~` replace, `-` delete), then a
  * count, e.g. `+ role db-reader` … `plan: 2 to create, 1 to replace, 0 to delete`.
  */
-export function planText(plan: PolicyPlan): string {
+function planText(plan: PolicyPlan): string {
   const lines = [
     ...plan.create.map((e) => `+ ${e.kind} ${e.id}`),
     ...plan.replace.map((e) => `~ ${e.kind} ${e.id}`),

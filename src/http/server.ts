@@ -94,6 +94,6 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registerScimRoutes(scope, { config, auth, scim }), { prefix: '/scim/v2' });
   await app.register(async (scope) => registerAuthzenRoutes(scope, { config, auth, access }));
   await app.register(async (scope) => registerAuthzRoutes(scope, { config, auth, access }), { prefix: '/authz/v1' });
-  await app.register(async (scope) => registerAdminRoutes(scope, { config, auth, policy, access, store }), { prefix: '/admin/v1' });
+  await app.register(async (scope) => registerAdminRoutes(scope, { config, auth, policy, access, store, clock }), { prefix: '/admin/v1' });
   return app;
 }

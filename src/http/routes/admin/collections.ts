@@ -30,7 +30,7 @@ export const KEY_PARAMS = {
 } as const;
 
 /** Only the top-level shape: the deep validation is `parsePolicyObject`, which names every problem. */
-export const OBJECT_BODY = { type: 'object' } as const;
+const OBJECT_BODY = { type: 'object' } as const;
 
 type KeyRoute = { Params: { key: string } };
 
@@ -99,7 +99,7 @@ export function registerCollection(app: FastifyInstance, collection: Collection,
 }
 
 /** An object as the admin API shows it: the object itself, plus when and at which revision it last changed. */
-export function renderRecord(record: PolicyRecord): Record<string, unknown> {
+function renderRecord(record: PolicyRecord): Record<string, unknown> {
   const doc = isPlainObject(record.doc) ? record.doc : {};
   return { ...doc, meta: { version: etagOf(record.version), created: record.created, lastModified: record.lastModified } };
 }
@@ -125,6 +125,6 @@ function withKey(kind: PolicyKind, key: string, object: Record<string, unknown>)
 }
 
 /** Keys go into one path segment; colons stay readable (`/resources/database:orders`). */
-export function encodeKey(key: string): string {
+function encodeKey(key: string): string {
   return encodeURIComponent(key).replace(/%3A/gi, ':');
 }

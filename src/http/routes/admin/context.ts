@@ -23,10 +23,10 @@ export function adminBaseUrl(request: FastifyRequest, config: Config): string {
 }
 
 /**
- * The header that carries the tenant revision a write produced: a check that passes it as
+ * On admin writes the header carries the revision the write produced: a check that passes it as
  * `atLeastRevision` is answered only once the index has that write, on whichever node it lands.
  */
-export const REVISION_HEADER = 'x-scimitar-revision';
+export { REVISION_HEADER } from '../authz-reply.js';
 
 export function sendJson(reply: FastifyReply, status: number, body?: unknown): FastifyReply {
   reply.code(status);

@@ -48,7 +48,7 @@ const DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.
  *
  * @example parseDuration('PT4H') // 14_400_000
  */
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text);
   if (!match || text.toUpperCase() === 'P' || text.toUpperCase().endsWith('T')) return undefined;
   const [, weeks, days, hours, minutes, seconds] = match;

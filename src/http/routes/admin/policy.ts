@@ -66,6 +66,6 @@ function desiredPolicy(body: unknown): PolicySet {
 }
 
 /** Every problem, not the first few: fixing a file one round trip per mistake is no way to work. */
-export function formatProblems(problems: readonly (PolicyProblem | string)[]): string {
+function formatProblems(problems: readonly (PolicyProblem | string)[]): string {
   return problems.map((p) => (typeof p === 'string' ? p : `${describe(p.kind)} \`${p.id}\`: ${p.message}`)).join('; ');
 }

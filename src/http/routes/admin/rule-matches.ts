@@ -69,7 +69,7 @@ export function registerRuleMatchRoutes(app: FastifyInstance, deps: AdminRouteDe
   );
 }
 
-export async function ruleMatches(reader: ScimReader, filterText: string, limit: number): Promise<RuleMatches> {
+async function ruleMatches(reader: ScimReader, filterText: string, limit: number): Promise<RuleMatches> {
   const filter = compileRuleFilter(filterText);
   if (!filter.ok) throw filter.error;
   const page = await reader.list('User', { filter: filter.value, sortBy: USER_NAME, startIndex: 1, count: limit });
