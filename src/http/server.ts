@@ -15,6 +15,7 @@ import { registerAdminRoutes } from './routes/admin/index.js';
 import { registerAuthzRoutes } from './routes/authz.js';
 import { registerAuthzenRoutes } from './routes/authzen.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerOpenApiRoutes } from './routes/openapi.js';
 import { registerScimRoutes } from './routes/scim/index.js';
 import { sendScim } from './scim-reply.js';
 
@@ -91,6 +92,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const access = createAccessService({ indexes, clock });
   const policy = createPolicyAdmin({ store, clock, committed });
   registerHealthRoutes(app, store);
+  registerOpenApiRoutes(app, config);
   await app.register(async (scope) => registerScimRoutes(scope, { config, auth, scim }), { prefix: '/scim/v2' });
   await app.register(async (scope) => registerAuthzenRoutes(scope, { config, auth, access }));
   await app.register(async (scope) => registerAuthzRoutes(scope, { config, auth, access }), { prefix: '/authz/v1' });
