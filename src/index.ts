@@ -35,6 +35,8 @@ export interface ScimitarOptions {
   /** How often to pick up changes others wrote; default 1000 ms, 0 for never (call `sync`). */
   readonly pollMs?: number;
   readonly clock?: Clock;
+  /** The audit key file, as `SCIMITAR_AUDIT_KEY_FILE`; needed only when this process writes to a PostgreSQL database. */
+  readonly auditKeyFile?: string;
 }
 
 export interface Scimitar {
@@ -52,7 +54,7 @@ export interface Scimitar {
 }
 
 export async function createScimitar(options: ScimitarOptions): Promise<Scimitar> {
-  const store = await openStore(options.database);
+  const store = await openStore(options.database, options.auditKeyFile ? { auditKeyFile: options.auditKeyFile } : {});
   try {
     const clock = options.clock ?? systemClock;
     const tenant = await requireTenant(store, options.tenant ?? DEFAULT_TENANT);

@@ -22,7 +22,7 @@ export interface Runtime {
 export async function openRuntime(overrides: Partial<Config> = {}): Promise<Runtime> {
   const config = loadConfig(process.env, overrides);
   const logger = pino({ level: config.logLevel });
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, config.auditKeyFile ? { auditKeyFile: config.auditKeyFile } : {});
   const { created } = await ensureDefaultTenant(store);
   return { config, store, clock: systemClock, logger, fresh: created };
 }

@@ -2,8 +2,10 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseResourceRef } from '../authz/model.js';
 import type { ResourceInput } from '../authz/evaluate.js';
 import { openRuntime } from '../main.js';
-import { createAccessService, type AccessService, type Explanation } from '../service/access.js';
+import { toInstant } from '../core/date-time.js';
+import { createAccessService, type AccessService, type Consistency, type Explanation } from '../service/access.js';
 import { createAuthzIndexes } from '../service/authz-service.js';
+import { createHistory } from '../service/history.js';
 import { DEFAULT_TENANT, requireTenant } from '../service/tenants.js';
 import { databaseOption } from './options.js';
 import { withRuntime } from './run.js';
@@ -12,6 +14,7 @@ interface AccessOptions {
   database?: string;
   tenant: string;
   context?: Record<string, unknown>;
+  at?: Date;
   json?: boolean;
 }
 
@@ -25,13 +28,14 @@ export function registerAccess(program: Command): void {
       .addOption(databaseOption())
       .option('--tenant <name>', 'tenant name', DEFAULT_TENANT)
       .addOption(new Option('--context <json>', 'the request context for conditions, as JSON').argParser(parseJsonObject))
+      .addOption(new Option('--at <time>', 'answer as of this past instant (ISO 8601 with a zone), from the audit log').argParser(parseInstant))
       .option('--json', 'print the answer as JSON');
 
   common(program.command('check <user> <action> <resource>'))
     .description('may USER (id, userName or externalId) do ACTION on RESOURCE (type:id)? exit 0 if allowed, 2 if denied')
     .action((user: string, action: string, resource: string, options: AccessOptions) =>
       withAccess(options, async (access, tenantId) => {
-        const { allowed, revision } = await access.check(tenantId, request(user, action, resource, options));
+        const { allowed, revision } = await access.check(tenantId, request(user, action, resource, options), asOf(options));
         print(options, { allowed, revision }, allowed ? 'allow' : 'deny');
         if (!allowed) process.exitCode = 2;
       }),
@@ -41,7 +45,7 @@ export function registerAccess(program: Command): void {
     .description('why USER may or may not do ACTION on RESOURCE: the chain from user to permission')
     .action((user: string, action: string, resource: string, options: AccessOptions) =>
       withAccess(options, async (access, tenantId) => {
-        const explanation = await access.explain(tenantId, request(user, action, resource, options));
+        const explanation = await access.explain(tenantId, request(user, action, resource, options), asOf(options));
         print(options, explanation, renderExplanation(explanation));
       }),
     );
@@ -51,7 +55,8 @@ export function registerAccess(program: Command): void {
     .option('--limit <n>', 'most users to list', parseLimit, 1000)
     .action((action: string, resource: string, options: AccessOptions & { limit: number }) =>
       withAccess(options, async (access, tenantId) => {
-        const page = await access.whoCan(tenantId, { action, resource: resourceOf(resource), ...contextOf(options) }, { limit: options.limit });
+        const query = { action, resource: resourceOf(resource), ...contextOf(options) };
+        const page = await access.whoCan(tenantId, query, { limit: options.limit }, asOf(options));
         const lines = page.items.map((u) => `${u.userName}\t${u.id}`);
         if (page.next !== undefined) lines.push(`… more than ${options.limit}; raise --limit`);
         print(options, page, lines.join('\n'));
@@ -64,7 +69,7 @@ function withAccess(options: AccessOptions, fn: (access: AccessService, tenantId
     const tenant = await requireTenant(store, options.tenant);
     const indexes = createAuthzIndexes({ store, pollMs: 0 });
     try {
-      await fn(createAccessService({ indexes, clock }), tenant.id);
+      await fn(createAccessService({ indexes, clock, history: createHistory({ store }) }), tenant.id);
     } finally {
       indexes.close();
     }
@@ -73,6 +78,16 @@ function withAccess(options: AccessOptions, fn: (access: AccessService, tenantId
 
 function request(user: string, action: string, resource: string, options: AccessOptions) {
   return { subject: { type: 'user', id: user }, action, resource: resourceOf(resource), ...contextOf(options) };
+}
+
+function asOf(options: AccessOptions): Consistency | undefined {
+  return options.at ? { at: options.at } : undefined;
+}
+
+function parseInstant(text: string): Date {
+  const instant = toInstant(text);
+  if (instant === undefined) throw new InvalidArgumentError('must be a date-time with a zone, such as 2026-03-01T09:00:00Z');
+  return new Date(instant);
 }
 
 function contextOf(options: AccessOptions): { context?: Record<string, unknown> } {

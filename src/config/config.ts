@@ -18,6 +18,11 @@ const ENV = {
   defaultPageSize: 'SCIMITAR_DEFAULT_PAGE_SIZE',
   bulkMaxOperations: 'SCIMITAR_BULK_MAX_OPERATIONS',
   authzPollMs: 'SCIMITAR_AUTHZ_POLL_MS',
+  auditKeyFile: 'SCIMITAR_AUDIT_KEY_FILE',
+  webhookPollMs: 'SCIMITAR_WEBHOOK_POLL_MS',
+  webhookMaxAttempts: 'SCIMITAR_WEBHOOK_MAX_ATTEMPTS',
+  webhookRetryBaseMs: 'SCIMITAR_WEBHOOK_RETRY_BASE_MS',
+  webhookTimeoutMs: 'SCIMITAR_WEBHOOK_TIMEOUT_MS',
 } as const;
 
 export const configSchema = z.object({
@@ -35,6 +40,20 @@ export const configSchema = z.object({
   bulkMaxOperations: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** How often the permission index looks for changes written by other nodes or processes; 0: never. */
   authzPollMs: z.coerce.number().int().min(0).max(3_600_000).default(1000),
+  /**
+   * The Ed25519 private key (PKCS#8 PEM) that chains the audit log and signs its checkpoints;
+   * created when missing. Unset: beside a SQLite file (`<file>.audit-key.pem`), or
+   * `./data/scimitar-audit-key.pem` for PostgreSQL.
+   */
+  auditKeyFile: z.string().min(1).optional(),
+  /** How often webhook deliveries look for new events and due retries (writes wake them at once); also the SSE poll. */
+  webhookPollMs: z.coerce.number().int().min(10).max(3_600_000).default(1000),
+  /** A webhook delivery is given up (`dead`) after this many failed attempts. */
+  webhookMaxAttempts: z.coerce.number().int().min(1).max(100).default(12),
+  /** The wait after a delivery's first failure; it doubles with each further one (±20 %, at most 6 h). */
+  webhookRetryBaseMs: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
+  /** How long one webhook attempt may take; also how long shutdown waits for attempts in flight. */
+  webhookTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

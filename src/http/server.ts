@@ -3,20 +3,26 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
+import { createWebhookDispatcher } from '../events/dispatcher.js';
 import { createAccessService } from '../service/access.js';
+import { createAuditPipeline } from '../service/audit-pipeline.js';
 import { createAuthzIndexes } from '../service/authz-service.js';
+import { createHistory } from '../service/history.js';
 import { createPolicyAdmin } from '../service/policy-admin.js';
 import { createScimService } from '../service/scim-service.js';
 import type { Store } from '../store/store.js';
 import { createAuthenticator } from './auth.js';
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { scimErrorBody, toAppError } from './error-mapper.js';
+import { registerAccessHistoryRoute } from './routes/access-history.js';
 import { registerAdminRoutes } from './routes/admin/index.js';
 import { registerAuthzRoutes } from './routes/authz.js';
 import { registerAuthzenRoutes } from './routes/authzen.js';
+import { createEventStreams } from './routes/events.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerOpenApiRoutes } from './routes/openapi.js';
 import { registerScimRoutes } from './routes/scim/index.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { sendScim } from './scim-reply.js';
 
 export interface ServerDeps {
@@ -87,9 +93,25 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => indexes.close());
   // Built before the first request, so no check pays for it and a broken database fails the start.
   await indexes.warm();
-  const committed = (tenantId: string) => indexes.sync(tenantId);
+  const history = createHistory({ store });
+  // Access changes are derived after the commit, off the write path; events and checkpoints follow them.
+  const derived: ((tenantId: string, revision: number) => void)[] = [];
+  const audit = createAuditPipeline({
+    store,
+    derive: (tenantId) => history.derive(tenantId),
+    pollMs: config.authzPollMs,
+    onDerived: (tenantId, revision) => {
+      for (const listener of derived) listener(tenantId, revision);
+    },
+    onError: (err) => deps.logger.warn({ err }, 'deriving access changes failed; retrying at the next write or poll'),
+  });
+  app.addHook('onClose', () => audit.close());
+  const committed = async (tenantId: string) => {
+    await indexes.sync(tenantId);
+    audit.notify(tenantId);
+  };
   const scim = createScimService({ store, clock, committed });
-  const access = createAccessService({ indexes, clock });
+  const access = createAccessService({ indexes, clock, history });
   const policy = createPolicyAdmin({ store, clock, committed });
   registerHealthRoutes(app, store);
   registerOpenApiRoutes(app, config);
@@ -97,5 +119,39 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => registerAuthzenRoutes(scope, { config, auth, access }));
   await app.register(async (scope) => registerAuthzRoutes(scope, { config, auth, access }), { prefix: '/authz/v1' });
   await app.register(async (scope) => registerAdminRoutes(scope, { config, auth, policy, access, store, clock }), { prefix: '/admin/v1' });
+  const current = (tenantId: string) => indexes.index(tenantId);
+  await app.register(
+    async (scope) => registerAccessHistoryRoute(scope, { auth, store, history, current, now: () => clock.now(), settle: (t) => audit.settle(t) }),
+    { prefix: '/audit/v1' },
+  );
+  // Events are read up to the deriver's cursor, so both event consumers wake when it moves.
+  const dispatcher = createWebhookDispatcher({
+    store,
+    clock,
+    pollMs: config.webhookPollMs,
+    maxAttempts: config.webhookMaxAttempts,
+    retryBaseMs: config.webhookRetryBaseMs,
+    timeoutMs: config.webhookTimeoutMs,
+    onError: (err) => deps.logger.warn({ err }, 'webhook dispatch failed; retrying at the next poll'),
+  });
+  const streams = createEventStreams({
+    store,
+    pollMs: config.webhookPollMs,
+    onError: (err) => deps.logger.warn({ err }, 'reading events for a stream failed; retrying at the next poll'),
+  });
+  derived.push((tenantId) => {
+    dispatcher.wake(tenantId);
+    streams.wake(tenantId);
+  });
+  await app.register(async (scope) => registerWebhookRoutes(scope, { config, auth, store, clock, wake: dispatcher.wake }), {
+    prefix: '/admin/v1',
+  });
+  await app.register(async (scope) => streams.register(scope, auth));
+  // Open streams are never idle, so `forceCloseConnections: 'idle'` would leave close waiting on them.
+  app.addHook('preClose', async () => streams.closeAll());
+  app.addHook('onClose', () => dispatcher.stop());
+  dispatcher.start();
+  // What was written while the server was down (or by the CLI) is derived in the background.
+  audit.catchUp().catch((err: unknown) => deps.logger.warn({ err }, 'deriving access changes at start-up failed'));
   return app;
 }

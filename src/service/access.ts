@@ -21,6 +21,17 @@ export interface AccessRequest {
 export interface Consistency {
   /** Answer only once this node's index has applied this revision (a write's `meta.version`). */
   readonly atLeastRevision?: number;
+  /**
+   * Answer as of this past instant (time travel): memberships, attributes, policy and expiries as
+   * they were then, from the audit log. Excludes `atLeastRevision`.
+   */
+  readonly at?: Date;
+}
+
+/** The tenant's index as it was at a past revision, rebuilt from the audit log (`service/history.ts`). */
+export interface PastIndexes {
+  revisionAt(tenantId: string, time: Date): Promise<number>;
+  indexAt(tenantId: string, revision: number): Promise<TenantIndex>;
 }
 
 export interface UserSummary {
@@ -68,12 +79,23 @@ export interface AccessService {
   permissions(tenantId: string, subject: SubjectInput, consistency?: Consistency): Promise<{ subject: UserSummary; permissions: EffectivePermission[]; revision: number }>;
 }
 
-export function createAccessService(deps: { readonly indexes: AuthzIndexes; readonly clock: Clock }): AccessService {
-  const { indexes, clock } = deps;
+export function createAccessService(deps: {
+  readonly indexes: AuthzIndexes;
+  readonly clock: Clock;
+  readonly history?: PastIndexes;
+}): AccessService {
+  const { indexes, clock, history } = deps;
   /** Runs one question against the index at one instant and tags the answer with the revision it saw. */
   async function on<T extends object>(tenantId: string, consistency: Consistency | undefined, ask: (index: TenantIndex, now: Date) => T) {
-    const index = await indexes.index(tenantId, consistency?.atLeastRevision);
-    return { ...ask(index, clock.now()), revision: index.revision };
+    const at = consistency?.at;
+    if (at === undefined) {
+      const index = await indexes.index(tenantId, consistency?.atLeastRevision);
+      return { ...ask(index, clock.now()), revision: index.revision };
+    }
+    if (!history) throw new AppError('invalid_value', '`at` needs the audit history, which this service was built without');
+    if (at.getTime() > clock.now().getTime()) throw new AppError('invalid_value', `\`at\` (${at.toISOString()}) is in the future`);
+    const index = await history.indexAt(tenantId, await history.revisionAt(tenantId, at));
+    return { ...ask(index, at), revision: index.revision };
   }
 
   return {

@@ -5,7 +5,11 @@ import type { Actor, Change } from '../core/change.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
+import { createEntryHasher } from '../audit/chain.js';
+import type { AuditKey } from '../audit/keys.js';
+import { appendAuditEntry, createAuditStore, fillMissingHashes } from './audit-store.js';
 import { prepare } from './prepared.js';
+import { createWebhookStore } from './webhook-store.js';
 import { createWriteQueue } from './write-queue.js';
 import { inTransaction } from './write-transaction.js';
 import { assertStorableFilter, assertStorableJson, storableKey } from './text.js';
@@ -20,6 +24,7 @@ import {
 import { compileFilter, compileSortKey, type FilterTarget } from './sql/compile-filter.js';
 import type {
   ChangeRecord,
+  EntryHasher,
   GroupRef,
   ListPage,
   ListQuery,
@@ -41,7 +46,6 @@ import type {
 } from './store.js';
 import {
   decodeJson,
-  type ChangesTable,
   type Database,
   type GroupsTable,
   type PolicyObjectsTable,
@@ -60,6 +64,8 @@ export interface KyselyStoreOptions {
   readonly readDb?: Kysely<Database>;
   readonly backend: StoreBackend;
   readonly clock?: Clock;
+  /** Chains the change log and signs its checkpoints (see `audit/keys.ts`). */
+  readonly auditKey: AuditKey;
 }
 
 /**
@@ -67,10 +73,15 @@ export interface KyselyStoreOptions {
  * `StoreBackend` capabilities; the filter compiler owns the SQL spelling of SCIM filters.
  *
  * @example
- *   const store = createKyselyStore({ db, backend: sqliteBackend });
+ *   const store = await openKyselyStore({ db, backend: sqliteBackend, auditKey });
  *   await store.write(tenantId, async (tx) => { const rev = await tx.nextRevision(); … });
  */
-export function createKyselyStore(options: KyselyStoreOptions): Store {
+export async function openKyselyStore(options: KyselyStoreOptions): Promise<Store> {
+  await fillMissingHashes(options.db, options.backend, createEntryHasher(options.auditKey.chainKey));
+  return createKyselyStore(options);
+}
+
+function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, backend } = options;
   const readDb = options.readDb ?? db;
   const clock = options.clock ?? systemClock;
@@ -79,6 +90,9 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   const knownTenants = new Set<string>();
   const enqueueWrite = createWriteQueue(db, backend);
   const counts: CountCache = new Map();
+  const hasher = createEntryHasher(options.auditKey.chainKey);
+  const audit = createAuditStore({ db, readDb, backend, enqueueWrite, key: options.auditKey, hasher });
+  const webhooks = createWebhookStore(db, backend);
 
   const tenants: TenantStore = {
     async create(name) {
@@ -168,10 +182,12 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   return {
     tenants,
     tokens,
+    audit,
+    webhooks,
     reader: (tenantId) => new ScimTx(readDb, backend, statements, tenantId, counts),
     async write(tenantId, fn) {
       return enqueueWrite(async (conn) => {
-        const tx = new ScimTx(conn, backend, statements, tenantId);
+        const tx = new ScimTx(conn, backend, statements, tenantId, undefined, hasher);
         try {
           // With row locks, this is the tenant's write lock; without, `beginWrite` already locked.
           if (backend.rowLocks || !knownTenants.has(tenantId)) {
@@ -456,11 +472,6 @@ function createStatements(backend: StoreBackend) {
     groupName: prepare<TI, { display_name: string }>((db, p) =>
       db.selectFrom('groups').select('display_name').where('tenant_id', '=', p.tenant).where('id', '=', p.id),
     ),
-    appendChange: prepare<ChangeValues, never>((db, p) =>
-      db
-        .insertInto('changes')
-        .values({ tenant_id: p.tenant_id, revision: p.revision, at: p.at, actor: p.actor, change: p.change }),
-    ),
     memberIds: prepare<{ tenant: string; group: string }, { member_id: string; member_type: ResourceTypeName }>((db, p) =>
       db
         .selectFrom('group_members')
@@ -477,8 +488,6 @@ type Statements = ReturnType<typeof createStatements>;
 // The values a write binds, as Kysely derives them from the table types (seq is generated).
 type UserValues = Omit<Insertable<UsersTable>, 'seq'>;
 type GroupValues = Omit<Insertable<GroupsTable>, 'seq'>;
-type ChangeValues = Insertable<ChangesTable>;
-
 type ResourceTable = 'users' | 'groups';
 
 /** Query fingerprint → the COUNT at a tenant revision; oldest entries go first. */
@@ -518,6 +527,8 @@ class ScimTx implements ScimWriter {
     private readonly tenantId: string,
     /** Only for readers outside transactions (see `cachedCount`). */
     private readonly counts?: CountCache,
+    /** Only for writers: chains each change log row to the one before. */
+    private readonly hasher?: EntryHasher,
   ) {}
 
   private conn(): Kysely<Database> {
@@ -945,13 +956,8 @@ class ScimTx implements ScimWriter {
   }
 
   async appendChange(record: ChangeRecord): Promise<void> {
-    await this.statements.appendChange.execute(this.conn(), {
-      tenant_id: this.tenantId,
-      revision: record.revision,
-      at: record.at,
-      actor: JSON.stringify(record.actor),
-      change: JSON.stringify(record.change),
-    });
+    if (!this.hasher) throw new AppError('internal', 'a store reader cannot append to the change log');
+    await appendAuditEntry(this.conn(), this.backend, this.hasher, this.tenantId, record);
   }
 
   async putPolicy(record: PolicyRecord): Promise<void> {

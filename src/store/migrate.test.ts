@@ -24,10 +24,10 @@ describe('splitSqlStatements', () => {
 describe('migrate', () => {
   it('applies each migration once and records it', async () => {
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(':memory:') }) });
-    expect(await migrate(db, sqliteBackend)).toEqual(['001_init', '002_policy']);
+    expect(await migrate(db, sqliteBackend)).toEqual(['001_init', '002_policy', '003_audit']);
     expect(await migrate(db, sqliteBackend)).toEqual([]);
     const applied = await db.selectFrom('schema_migrations').select('version').execute();
-    expect(applied.map((r) => r.version)).toEqual(['001_init', '002_policy']);
+    expect(applied.map((r) => r.version)).toEqual(['001_init', '002_policy', '003_audit']);
     await db.destroy();
   });
 

@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.js';
+import type { AuditKeyOptions } from '../audit/keys.js';
 import type { Store } from './store.js';
 
 /**
@@ -8,19 +9,20 @@ import type { Store } from './store.js';
  * - `sqlite:./data/x.db`, `sqlite:///abs/x.db`, `sqlite::memory:` or a bare path → SQLite
  *
  * Each backend is imported on demand, so a SQLite deployment never loads `pg` and a PostgreSQL one
- * never loads the native SQLite module.
+ * never loads the native SQLite module. The audit key (which chains the change log) comes from
+ * `options`, or from a file created beside a SQLite database or in `./data` for PostgreSQL.
  *
  * @example
  *   const store = await openStore(config.database); // 'sqlite:./data/scimitar.db'
  */
-export async function openStore(databaseUrl: string): Promise<Store> {
+export async function openStore(databaseUrl: string, options: AuditKeyOptions = {}): Promise<Store> {
   const target = parseDatabaseUrl(databaseUrl);
   if (target.kind === 'postgres') {
     const { openPostgresStore } = await import('./postgres/open-postgres-store.js');
-    return openPostgresStore(target.url);
+    return openPostgresStore(target.url, options);
   }
   const { openSqliteStore } = await import('./sqlite/open-sqlite-store.js');
-  return openSqliteStore(target.path);
+  return openSqliteStore(target.path, options);
 }
 
 export type DatabaseTarget = { readonly kind: 'postgres'; readonly url: string } | { readonly kind: 'sqlite'; readonly path: string };

@@ -1,6 +1,7 @@
 import type { ResourceTypeName } from '../core/attribute.js';
 import type { Actor, Change } from '../core/change.js';
 import type { Filter, ResolvedAttr } from '../core/filter.js';
+import type { AuditKey } from '../audit/keys.js';
 
 /**
  * The storage contract. Two real backends implement it (SQLite and PostgreSQL, one Kysely code
@@ -97,6 +98,199 @@ export interface ChangeRecord {
   readonly at: string;
   readonly actor: Actor;
   readonly change: Change;
+}
+
+/** A change log row with the hash that chains it to the row before (see `audit/chain.ts`). */
+export interface AuditEntry extends ChangeRecord {
+  readonly hash: string;
+}
+
+/** The hash of an entry given the hash of the one before; the store calls it on every `appendChange`. */
+export type EntryHasher = (previousHash: string, tenantId: string, record: ChangeRecord) => string;
+
+/** A signed statement of the chain head at `revision` (see `audit/checkpoint.ts`). */
+export interface Checkpoint {
+  readonly revision: number;
+  /** The hash of the entry at `revision`. */
+  readonly hash: string;
+  readonly at: string;
+  /** A seal: the entries up to `revision` were removed (retention), and the chain goes on from `hash`. */
+  readonly sealed: boolean;
+  readonly keyId: string;
+  /** SPKI PEM of the Ed25519 key that signed it. */
+  readonly publicKey: string;
+  /** base64url Ed25519 signature. */
+  readonly signature: string;
+}
+
+/** One derived access change: user `userId` gained or lost `permission` on `scope` at `revision`. */
+export interface AccessChangeRecord {
+  readonly revision: number;
+  /** 1, 2, … within the revision. */
+  readonly seq: number;
+  readonly at: string;
+  readonly userId: string;
+  /** `type:action`. */
+  readonly permission: string;
+  /** `*`, `type:*` or `type:id`. */
+  readonly scope: string;
+  readonly effect: 'allow' | 'deny';
+  readonly change: 'gained' | 'lost';
+  /** Why (the grants, role paths, condition, expiry): its shape is `audit/access-diff.ts`'s; the store keeps it as JSON. */
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditQuery {
+  /** Exclusive: entries after this revision (paging). */
+  readonly afterRevision?: number;
+  /** Inclusive. */
+  readonly untilRevision?: number;
+  /** ISO 8601: entries written at or after. */
+  readonly since?: string;
+  /** ISO 8601: entries written before. */
+  readonly until?: string;
+  /** Entries that touch this id: the resource or policy object itself, a member added or removed, a policy object's subject or scope. */
+  readonly ref?: string;
+  /** `User`, `Group`, or policy kinds (`role`, `binding`…). */
+  readonly kinds?: readonly string[];
+  /** The token id of the actor. */
+  readonly actorToken?: string;
+  /** Newest first; the default is oldest first. */
+  readonly descending?: boolean;
+  readonly limit: number;
+}
+
+export interface AccessChangeQuery {
+  readonly userId?: string;
+  readonly permission?: string;
+  /** Exclusive, as a (revision, seq) position. */
+  readonly after?: { readonly revision: number; readonly seq: number };
+  /** Inclusive. */
+  readonly untilRevision?: number;
+  readonly limit: number;
+}
+
+export interface HistorySnapshot {
+  readonly revision: number;
+  /** gzip of the JSON of `audit/replay.ts`'s state. */
+  readonly state: Uint8Array;
+}
+
+export interface AuditStore {
+  /** The key that chains entries (HMAC) and signs checkpoints (Ed25519); see `audit/keys.ts`. */
+  readonly key: AuditKey;
+  /** Hashes an entry as `appendChange` does (the same key), for verification. */
+  readonly hasher: EntryHasher;
+  /** Change log rows with their hashes, by revision (oldest first unless `descending`). */
+  entries(tenantId: string, query: AuditQuery): Promise<AuditEntry[]>;
+  /** The last revision written at or before `time` (ISO 8601); 0 when none. */
+  revisionAt(tenantId: string, time: string): Promise<number>;
+  /** The revision and hash of the last entry; after a seal with no entry since, the seal's; `{0, GENESIS}` when empty. */
+  head(tenantId: string): Promise<{ readonly revision: number; readonly hash: string }>;
+  /** Oldest first. */
+  checkpoints(tenantId: string): Promise<Checkpoint[]>;
+  addCheckpoint(tenantId: string, checkpoint: Checkpoint): Promise<void>;
+  accessChanges(tenantId: string, query: AccessChangeQuery): Promise<AccessChangeRecord[]>;
+  /** A named position kept with the tenant (`derive`, `webhook:<id>`…); undefined until first set. */
+  cursor(tenantId: string, name: string): Promise<string | undefined>;
+  /**
+   * In one transaction: inserts the access changes of revisions `from + 1 … to`, the optional
+   * history snapshot, and moves the `derive` cursor from `from` to `to`. False (and nothing
+   * written) when the cursor was not at `from`: another process derived them first.
+   */
+  recordDerived(
+    tenantId: string,
+    from: number,
+    to: number,
+    rows: readonly AccessChangeRecord[],
+    snapshot?: HistorySnapshot,
+  ): Promise<boolean>;
+  /** The newest history snapshot at or before `revision`. */
+  snapshotAtOrBefore(tenantId: string, revision: number): Promise<HistorySnapshot | undefined>;
+  /**
+   * Retention, in one transaction: stores the sealed checkpoint and the state at its revision, then
+   * removes the entries, refs, access changes and older snapshots up to it. Returns how many entries went.
+   */
+  seal(tenantId: string, checkpoint: Checkpoint, snapshot: HistorySnapshot): Promise<number>;
+}
+
+export interface WebhookSubscription {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly url: string;
+  /** The HMAC key deliveries are signed with. */
+  readonly secret: string;
+  /** Event type patterns: `user.created`, `access.*`, `*`. */
+  readonly events: readonly string[];
+  readonly format: 'json' | 'set';
+  readonly active: boolean;
+  readonly created: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'dead';
+
+export interface WebhookDelivery {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly subscriptionId: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  /** The body sent, as text, so every attempt sends the same bytes. */
+  readonly payload: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly nextAttemptAt: string;
+  readonly lastAttemptAt: string | null;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly created: string;
+}
+
+export interface WebhookAttempt {
+  readonly deliveryId: string;
+  readonly attempt: number;
+  readonly at: string;
+  /** The HTTP status, null when no response came. */
+  readonly status: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+}
+
+export interface WebhookStore {
+  create(subscription: WebhookSubscription): Promise<void>;
+  list(tenantId: string): Promise<WebhookSubscription[]>;
+  get(tenantId: string, id: string): Promise<WebhookSubscription | undefined>;
+  /** False when absent. */
+  update(subscription: WebhookSubscription): Promise<boolean>;
+  /** Removes it and its deliveries; false when absent. */
+  remove(tenantId: string, id: string): Promise<boolean>;
+  /**
+   * In one transaction: inserts `deliveries` (skipping any whose (subscription, event) exists) and
+   * moves the cursor `webhook:<id>` from `from` to `to`; false when the cursor was not at `from`.
+   */
+  enqueue(
+    tenantId: string,
+    subscriptionId: string,
+    from: string | undefined,
+    to: string,
+    deliveries: readonly WebhookDelivery[],
+  ): Promise<boolean>;
+  /** Pending deliveries of every tenant whose `nextAttemptAt` is at or before `now`, oldest first. */
+  due(now: string, limit: number): Promise<WebhookDelivery[]>;
+  /** Logs the attempt and sets the delivery's status, attempts, next time and last result, in one transaction. */
+  recordAttempt(
+    attempt: WebhookAttempt,
+    next: { readonly status: DeliveryStatus; readonly nextAttemptAt: string },
+  ): Promise<void>;
+  deliveries(
+    tenantId: string,
+    subscriptionId: string,
+    query: { readonly status?: DeliveryStatus; readonly limit: number; readonly before?: string },
+  ): Promise<WebhookDelivery[]>;
+  delivery(tenantId: string, id: string): Promise<WebhookDelivery | undefined>;
+  attempts(deliveryId: string): Promise<WebhookAttempt[]>;
+  /** Sets it pending, due at `now`, keeping its attempt count and log; false when absent. */
+  redeliver(tenantId: string, id: string, now: string): Promise<boolean>;
 }
 
 /** One object of the permission model (role, binding, mapping…); the store does not interpret `kind` or `doc`. */
@@ -233,6 +427,8 @@ export interface Store {
    * commits while it runs does not show in it. `not_found` for an unknown tenant.
    */
   snapshot(tenantId: string): Promise<TenantSnapshot>;
+  readonly audit: AuditStore;
+  readonly webhooks: WebhookStore;
   /** Change log rows after `afterRevision`, oldest first. */
   changes(tenantId: string, afterRevision: number, limit: number): Promise<ChangeRecord[]>;
   close(): Promise<void>;

@@ -18,6 +18,14 @@ export interface Database {
   group_members: GroupMembersTable;
   changes: ChangesTable;
   policy_objects: PolicyObjectsTable;
+  change_refs: ChangeRefsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  access_changes: AccessChangesTable;
+  audit_cursors: AuditCursorsTable;
+  history_snapshots: HistorySnapshotsTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -82,6 +90,93 @@ export interface ChangesTable {
   at: string;
   actor: Json;
   change: Json;
+  /** Null only between the audit migration and the store's first open (which fills them). */
+  hash: string | null;
+  /** `User`, `Group`, or the policy object kind (`role`, `binding`…). */
+  kind: string | null;
+  /** The resource id or policy object id. */
+  subject_id: string | null;
+  actor_token: string | null;
+}
+
+export interface ChangeRefsTable {
+  tenant_id: string;
+  ref_id: string;
+  revision: number;
+}
+
+export interface AuditCheckpointsTable {
+  tenant_id: string;
+  revision: number;
+  hash: string;
+  at: string;
+  sealed: Bool;
+  key_id: string;
+  public_key: string;
+  signature: string;
+}
+
+export interface AccessChangesTable {
+  tenant_id: string;
+  revision: number;
+  seq: number;
+  at: string;
+  user_id: string;
+  permission: string;
+  scope: string;
+  effect: string;
+  change: string;
+  /** JSON text on both backends (the cause, role path, condition, expiry). */
+  detail: string;
+}
+
+export interface AuditCursorsTable {
+  tenant_id: string;
+  name: string;
+  position: string;
+}
+
+export interface HistorySnapshotsTable {
+  tenant_id: string;
+  revision: number;
+  state: Buffer;
+}
+
+export interface WebhookSubscriptionsTable {
+  tenant_id: string;
+  id: string;
+  url: string;
+  secret: string;
+  /** JSON text: the event type patterns. */
+  events: string;
+  format: string;
+  active: Bool;
+  created: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created: string;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status: number | null;
+  error: string | null;
+  duration_ms: number;
 }
 
 export interface PolicyObjectsTable {

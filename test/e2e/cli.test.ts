@@ -1,64 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createTestDatabase } from '../setup/pg.js';
-
-/**
- * The CLI as a user runs it: `node bin/scimitar.js …` over the built `dist/` (npm test builds first),
- * against real database files and a real PostgreSQL database.
- */
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'scimitar.js');
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, SCIMITAR_LOG_LEVEL: 'silent', ...env },
-    timeout: 30_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function lastLine(text: string): string {
-  return text.trimEnd().split('\n').at(-1) ?? '';
-}
-
-interface Served {
-  readonly url: string;
-  readonly stdout: string;
-  stop(signal: NodeJS.Signals): Promise<number | null>;
-}
-
-/** Starts `serve` on a free port and resolves once it says where it listens. */
-function serve(database: string): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--database', database], {
-    env: { ...process.env, SCIMITAR_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stdout}`)), 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /listening on (http:\/\/\S+?) /.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve({
-          url: match[1]!,
-          stdout,
-          stop: (signal) => {
-            child.kill(signal);
-            return exited;
-          },
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stdout}`)));
-  });
-}
+import { cli, lastLine, serve } from './cli-process.js';
 
 async function scimGet(url: string, token: string) {
   const response = await fetch(`${url}/scim/v2/Users?count=1`, { headers: { authorization: `Bearer ${token}` } });

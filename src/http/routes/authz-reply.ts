@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config.js';
+import { toInstant } from '../../core/date-time.js';
 import { AppError } from '../../core/errors.js';
 import type { AccessService, Consistency, Explanation } from '../../service/access.js';
 import type { GrantReason } from '../../authz/evaluate.js';
@@ -36,9 +37,20 @@ export function authOf(request: FastifyRequest): Authenticated {
   return request.auth;
 }
 
-/** `?atLeastRevision=12` or `?atLeastRevision=W/"12"` (the schema admits nothing else). */
+/**
+ * `?atLeastRevision=12` or `?atLeastRevision=W/"12"` (the schema admits nothing else), or
+ * `?at=2026-03-01T09:00:00Z` to answer as of a past instant; not both.
+ */
 export function consistencyOf(query: DecisionQuery): Consistency | undefined {
   const text = query.atLeastRevision;
+  if (query.at !== undefined) {
+    if (text !== undefined) throw new AppError('invalid_value', 'query parameters `at` and `atLeastRevision` exclude each other');
+    const instant = toInstant(query.at);
+    if (instant === undefined) {
+      throw new AppError('invalid_value', 'query parameter `at` must be a date-time with a zone, such as `2026-03-01T09:00:00Z`');
+    }
+    return { at: new Date(instant) };
+  }
   if (text === undefined) return undefined;
   return { atLeastRevision: Number(text.startsWith('W/') ? text.slice(3, -1) : text) };
 }

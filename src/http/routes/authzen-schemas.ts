@@ -142,6 +142,7 @@ export const DECISION_QUERY = {
   properties: {
     // The number, or a `meta.version` / `ETag` as a write returned it (`W/"12"`), copied as is.
     atLeastRevision: { type: 'string', pattern: '^(?:[0-9]{1,15}|W/"[0-9]{1,15}")$' },
+    at: { type: 'string', maxLength: 64 },
     reasons: { type: 'boolean' },
   },
 } as const;
@@ -213,6 +214,7 @@ export interface WhoCanBody {
 
 export interface DecisionQuery {
   readonly atLeastRevision?: string;
+  readonly at?: string;
   readonly reasons?: boolean;
 }
 

@@ -3,12 +3,13 @@ import pg from 'pg';
 import type { Clock } from '../../core/clock.js';
 import { queryLog, type ConstraintViolation, type QueryListener, type StoreBackend } from '../backend.js';
 import { postgresDialect } from '../sql/dialect.js';
-import { createKyselyStore } from '../kysely-store.js';
+import { openKyselyStore } from '../kysely-store.js';
+import { resolveAuditKey, type AuditKeyOptions } from '../../audit/keys.js';
 import { migrate } from '../migrate.js';
 import type { Store } from '../store.js';
 import type { Database } from '../tables.js';
 
-/** PostgreSQL's capabilities for `createKyselyStore` and `migrate`. */
+/** PostgreSQL's capabilities for `openKyselyStore` and `migrate`. */
 export const postgresBackend: StoreBackend = {
   migrations: 'postgres',
   filterDialect: postgresDialect,
@@ -23,7 +24,10 @@ export const postgresBackend: StoreBackend = {
   constraintViolation,
 };
 
-export interface PostgresStoreOptions {
+/** Relative to the working directory, beside SQLite's default `./data/scimitar.db`. */
+export const DEFAULT_POSTGRES_AUDIT_KEY_FILE = './data/scimitar-audit-key.pem';
+
+export interface PostgresStoreOptions extends AuditKeyOptions {
   /** Connections in the pool (default 10). */
   readonly poolSize?: number;
   readonly clock?: Clock;
@@ -49,7 +53,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await db.destroy();
     throw err;
   }
-  return createKyselyStore({ db, backend: postgresBackend, ...(options.clock ? { clock: options.clock } : {}) });
+  // Every node of a deployment must use the same key file: configure it (SCIMITAR_AUDIT_KEY_FILE).
+  const auditKey = resolveAuditKey(options, DEFAULT_POSTGRES_AUDIT_KEY_FILE);
+  return openKyselyStore({ db, backend: postgresBackend, auditKey, ...(options.clock ? { clock: options.clock } : {}) });
 }
 
 /**

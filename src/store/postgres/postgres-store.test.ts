@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase, hasPostgres, warnPostgresSkipped } from '../../../test/setup/pg.js';
+import { runAuditStoreContract } from '../audit-store.contract.js';
 import { runStoreContract } from '../store.contract.js';
 import { openPostgresStore } from './open-postgres-store.js';
 
@@ -7,6 +8,7 @@ if (!hasPostgres()) warnPostgresSkipped('PostgreSQL store contract');
 
 describe.runIf(hasPostgres())('postgres', () => {
   runStoreContract('postgres', async () => openPostgresStore(await createTestDatabase(), { poolSize: 4 }));
+  runAuditStoreContract('postgres', async () => openPostgresStore(await createTestDatabase(), { poolSize: 4 }));
 
   describe('openPostgresStore', () => {
     it('migrates once even when several nodes start together, and keeps data across reopen', async () => {

@@ -5,12 +5,13 @@ import { Kysely, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Clock } from '../../core/clock.js';
 import { queryLog, type ConstraintViolation, type QueryListener, type StoreBackend } from '../backend.js';
 import { sqliteDialect } from '../sql/dialect.js';
-import { createKyselyStore } from '../kysely-store.js';
+import { openKyselyStore } from '../kysely-store.js';
+import { resolveAuditKey, type AuditKeyOptions } from '../../audit/keys.js';
 import { migrate } from '../migrate.js';
 import type { Store } from '../store.js';
 import type { Database } from '../tables.js';
 
-/** SQLite's capabilities for `createKyselyStore` and `migrate`. */
+/** SQLite's capabilities for `openKyselyStore` and `migrate`. */
 export const sqliteBackend: StoreBackend = {
   migrations: 'sqlite',
   filterDialect: sqliteDialect,
@@ -23,7 +24,7 @@ export const sqliteBackend: StoreBackend = {
   constraintViolation,
 };
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends AuditKeyOptions {
   readonly clock?: Clock;
   /** Sees every statement and its duration (diagnostics, benchmarks, statement-count tests). */
   readonly onQuery?: QueryListener;
@@ -57,7 +58,10 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     throw err;
   }
   const readDb = memory ? undefined : connect();
-  return createKyselyStore({
+  // The key lives beside the database file by default: copying the database alone does not carry it.
+  const auditKey = resolveAuditKey(options, memory ? undefined : `${path}.audit-key.pem`);
+  return openKyselyStore({
+    auditKey,
     db,
     ...(readDb ? { readDb } : {}),
     backend: sqliteBackend,

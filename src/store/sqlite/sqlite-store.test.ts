@@ -1,11 +1,15 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runAuditStoreContract } from '../audit-store.contract.js';
 import { runStoreContract } from '../store.contract.js';
 import { openSqliteStore } from './open-sqlite-store.js';
 
 runStoreContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
+runAuditStoreContract('sqlite (:memory:)', () => openSqliteStore(':memory:'));
 
 const dirs: string[] = [];
 const tempDir = async () => {
@@ -69,5 +73,41 @@ describe('openSqliteStore', () => {
     await store.reader(tenant.id).list('Group', { startIndex: 1, count: 100 });
     expect(statements.some((sql) => sql.includes('group_members'))).toBe(false);
     await store.close();
+  });
+
+  it('hashes change log rows written before the audit migration when it opens, and keeps its key beside the file', async () => {
+    const path = join(await tempDir(), 'legacy.db');
+    const first = await openSqliteStore(path);
+    const tenant = await first.tenants.create('t');
+    for (const title of ['a', 'b', 'c']) {
+      await first.write(tenant.id, async (tx) => {
+        const revision = await tx.nextRevision();
+        await tx.appendChange({
+          revision,
+          at: new Date(revision * 1000).toISOString(),
+          actor: { tokenId: null, kind: 'system' },
+          change: {
+            resourceType: 'User',
+            resourceId: 'u1',
+            operation: 'patch',
+            attributes: [{ path: 'title', before: null, after: title }],
+            membersAdded: [],
+            membersRemoved: [],
+          },
+        });
+      });
+    }
+    const hashed = await first.audit.entries(tenant.id, { limit: 10 });
+    await first.close();
+    // What a database migrated from 002 looks like: the audit columns empty, no refs.
+    const raw = new BetterSqlite3(path);
+    raw.exec('UPDATE changes SET hash = NULL, kind = NULL, subject_id = NULL, actor_token = NULL; DELETE FROM change_refs');
+    raw.close();
+    expect(existsSync(`${path}.audit-key.pem`)).toBe(true);
+
+    const second = await openSqliteStore(path);
+    expect(await second.audit.entries(tenant.id, { limit: 10 })).toEqual(hashed);
+    expect((await second.audit.entries(tenant.id, { ref: 'u1', limit: 10 })).map((e) => e.revision)).toEqual([1, 2, 3]);
+    await second.close();
   });
 });
