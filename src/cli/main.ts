@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAccess } from './access.js';
+import { registerAudit } from './audit.js';
 import { registerPolicy } from './policy.js';
 import { registerServe } from './serve.js';
 import { registerTenant } from './tenant.js';
@@ -13,5 +14,6 @@ registerTenant(program);
 registerToken(program);
 registerPolicy(program);
 registerAccess(program);
+registerAudit(program);
 
 await program.parseAsync(process.argv);

@@ -143,11 +143,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   async function sendDue(): Promise<void> {
     const free = concurrency - inFlight.size;
     if (free <= 0) return;
+    // INVARIANT: an attempt leaves `inFlight` only after its result is committed. One that ends
+    // while `due` runs may come back in its stale row, so what was in flight when the query began
+    // is skipped; anything else the query returns is as fresh as the store.
+    const busy = new Set(inFlight.keys());
     // Those in flight are still pending in the store, so ask for enough to fill the free slots.
-    const due = await store.webhooks.due(clock.now().toISOString(), free + inFlight.size);
+    const due = await store.webhooks.due(clock.now().toISOString(), free + busy.size);
     for (const delivery of due) {
       if (inFlight.size >= concurrency || stopped) break;
-      if (inFlight.has(delivery.id)) continue;
+      if (busy.has(delivery.id) || inFlight.has(delivery.id)) continue;
       const abort = new AbortController();
       const done = attempt(delivery, abort.signal)
         .catch(onError)

@@ -168,6 +168,8 @@ export function createWebhookStore(db: Kysely<Database>, backend: StoreBackend):
             last_error: attempt.error,
           })
           .where('id', '=', attempt.deliveryId)
+          // Another dispatcher that already recorded this attempt (or a later one) wins.
+          .where('attempts', '<', attempt.attempt)
           .execute();
       });
     },

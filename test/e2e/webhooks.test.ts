@@ -28,7 +28,7 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, wha
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) { await (globalThis as any).diag?.(); throw new Error(`timed out waiting for ${what}`); }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -94,6 +94,13 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
       config: { webhookPollMs: 50, webhookRetryBaseMs: 50, webhookMaxAttempts: 3, webhookTimeoutMs: 2000 },
     });
     adminToken = await server.token('admin');
+    (globalThis as any).diag = async () => {
+      const t = server.tenantId;
+      const subs = await server.store.webhooks.list(t);
+      console.error('DIAG derive', await server.store.audit.cursor(t, 'derive'), 'head', await server.store.audit.head(t));
+      for (const s of subs) console.error('DIAG sub', s.id, s.url, await server.store.audit.cursor(t, `webhook:${s.id}`), await server.store.webhooks.deliveries(t, s.id, { limit: 10 }));
+      console.error('DIAG due', await server.store.webhooks.due(new Date().toISOString(), 10));
+    };
     idp = scimClient(server);
     await applyPolicy(server, adminToken, POLICY);
   });
