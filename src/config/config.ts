@@ -19,6 +19,9 @@ const ENV = {
   bulkMaxOperations: 'SCIMITAR_BULK_MAX_OPERATIONS',
   authzPollMs: 'SCIMITAR_AUTHZ_POLL_MS',
   auditKeyFile: 'SCIMITAR_AUDIT_KEY_FILE',
+  auditCheckpointEvery: 'SCIMITAR_AUDIT_CHECKPOINT_EVERY',
+  auditCheckpointIntervalMs: 'SCIMITAR_AUDIT_CHECKPOINT_INTERVAL_MS',
+  auditRetentionDays: 'SCIMITAR_AUDIT_RETENTION_DAYS',
   webhookPollMs: 'SCIMITAR_WEBHOOK_POLL_MS',
   webhookMaxAttempts: 'SCIMITAR_WEBHOOK_MAX_ATTEMPTS',
   webhookRetryBaseMs: 'SCIMITAR_WEBHOOK_RETRY_BASE_MS',
@@ -46,6 +49,12 @@ export const configSchema = z.object({
    * `./data/scimitar-audit-key.pem` for PostgreSQL.
    */
   auditKeyFile: z.string().min(1).optional(),
+  /** Sign a checkpoint of a tenant's audit chain once its head is this many revisions past the last one. */
+  auditCheckpointEvery: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  /** Also sign, this often, a checkpoint of every tenant whose log moved since its last one; 0: never. */
+  auditCheckpointIntervalMs: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  /** Seal (remove) audit entries older than this many days, once a day; 0 keeps them forever. */
+  auditRetentionDays: z.coerce.number().int().min(0).max(36_500).default(0),
   /** How often webhook deliveries look for new events and due retries (writes wake them at once); also the SSE poll. */
   webhookPollMs: z.coerce.number().int().min(10).max(3_600_000).default(1000),
   /** A webhook delivery is given up (`dead`) after this many failed attempts. */

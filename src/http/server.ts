@@ -7,6 +7,7 @@ import { createWebhookDispatcher } from '../events/dispatcher.js';
 import { createAccessService } from '../service/access.js';
 import { createAuditPipeline } from '../service/audit-pipeline.js';
 import { createAuthzIndexes } from '../service/authz-service.js';
+import { createCheckpointer } from '../service/checkpointer.js';
 import { createHistory } from '../service/history.js';
 import { createPolicyAdmin } from '../service/policy-admin.js';
 import { createScimService } from '../service/scim-service.js';
@@ -16,6 +17,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './client-errors.js';
 import { scimErrorBody, toAppError } from './error-mapper.js';
 import { registerAccessHistoryRoute } from './routes/access-history.js';
 import { registerAdminRoutes } from './routes/admin/index.js';
+import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthzRoutes } from './routes/authz.js';
 import { registerAuthzenRoutes } from './routes/authzen.js';
 import { createEventStreams } from './routes/events.js';
@@ -124,6 +126,20 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     async (scope) => registerAccessHistoryRoute(scope, { auth, store, history, current, now: () => clock.now(), settle: (t) => audit.settle(t) }),
     { prefix: '/audit/v1' },
   );
+  await app.register(async (scope) => registerAuditRoutes(scope, { auth, store, settle: (t) => audit.settle(t) }), { prefix: '/audit/v1' });
+  // Checkpoints sign the chain as the deriver reaches each write; retention seals behind it.
+  const checkpointer = createCheckpointer({
+    store,
+    clock,
+    history,
+    everyRevisions: config.auditCheckpointEvery,
+    intervalMs: config.auditCheckpointIntervalMs,
+    retentionDays: config.auditRetentionDays,
+    onError: (err) => deps.logger.warn({ err }, 'signing or sealing the audit log failed; retrying at the next write or tick'),
+  });
+  derived.push((tenantId) => checkpointer.notify(tenantId));
+  app.addHook('onClose', () => checkpointer.stop());
+  checkpointer.start();
   // Events are read up to the deriver's cursor, so both event consumers wake when it moves.
   const dispatcher = createWebhookDispatcher({
     store,

@@ -11,6 +11,12 @@ export interface AuditPipelineOptions {
   readonly onError: (err: unknown) => void;
 }
 
+/**
+ * How long a notification waits before deriving: writes that arrive within it are derived together,
+ * in one transaction, instead of each write paying for one more commit of its own.
+ */
+const COALESCE_MS = 10;
+
 export interface AuditPipeline {
   /** A write of this tenant committed: derive its access changes soon (the write does not wait). */
   notify(tenantId: string): void;
@@ -24,13 +30,14 @@ export interface AuditPipeline {
 /**
  * Runs the deriver after commits, off the write path: a SCIM write answers once its entry is
  * committed (the audit log and the outbox are that entry), and the access changes it caused follow
- * within milliseconds. One run per tenant at a time; notifications that arrive during a run cause
+ * within milliseconds (`COALESCE_MS` plus the derivation). One run per tenant at a time; notifications that arrive during a run cause
  * exactly one more. A crash between commit and derivation loses nothing: the cursor is stored with
  * the derived rows, and the next start derives from it.
  */
 export function createAuditPipeline(options: AuditPipelineOptions): AuditPipeline {
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
+  const scheduled = new Map<string, NodeJS.Timeout>();
   let closed = false;
 
   function run(tenantId: string): Promise<void> {
@@ -69,17 +76,21 @@ export function createAuditPipeline(options: AuditPipelineOptions): AuditPipelin
 
   return {
     notify(tenantId) {
-      if (!closed) void run(tenantId);
+      if (closed || scheduled.has(tenantId)) return;
+      const timer = setTimeout(() => {
+        scheduled.delete(tenantId);
+        void run(tenantId);
+      }, COALESCE_MS);
+      timer.unref();
+      scheduled.set(tenantId, timer);
     },
     catchUp,
-    async settle(tenantId) {
-      // A run in progress may have read the log before the caller's commit: wait for it, then run once more.
-      await running.get(tenantId);
-      await run(tenantId);
-    },
+    // A run in progress may have read the log before the caller's commit: `run` makes it go round once more.
+    settle: run,
     async close() {
       closed = true;
       if (timer) clearInterval(timer);
+      for (const pending of scheduled.values()) clearTimeout(pending);
       await Promise.all(running.values());
     },
   };
