@@ -87,6 +87,7 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
   let previous = seal?.hash ?? GENESIS;
   let expected = start + 1;
   let entries = 0;
+  // Those before the seal can only be checked for their signature: their entries are gone.
   let checked = valid.filter((c) => c.revision < start || (c.revision === start && c.hash === previous)).length;
   // Checkpoints the chain still holds, checked as the walk passes their revision.
   const pending = valid.filter((c) => c.revision > start);
@@ -100,7 +101,8 @@ export async function verifyChain(input: VerifyInput): Promise<VerifyResult> {
       if (!chainFault) {
         const hash = hasher(previous, tenantId, entry);
         if (hash !== entry.hash) {
-          chainFault = { revision: entry.revision, problem: 'hash_mismatch', detail: `entry ${entry.revision} does not match its hash: it was edited, inserted or moved` };
+          const detail = `entry ${entry.revision} does not match its hash: it was edited, inserted or moved`;
+          chainFault = { revision: entry.revision, problem: 'hash_mismatch', detail };
         } else {
           previous = hash;
           expected = entry.revision + 1;

@@ -84,18 +84,20 @@ export function registerAudit(program: Command): void {
       withAudit(options, async ({ store, clock }, tenants) => {
         const before = options.before(clock.now());
         const history = createHistory({ store });
+        let planned = false;
         for (const tenant of tenants) {
           // A server may not have run since the last writes: their access changes are derived first.
           await history.derive(tenant.id);
           const plan = options.yes ? await seal(store, history, tenant.id, before, clock) : await planSeal(store, tenant.id, before);
           const verb = options.yes ? 'sealed' : 'would seal';
+          planned ||= plan !== undefined;
           process.stdout.write(
             plan
               ? `${tenant.name}: ${verb} up to revision ${plan.revision} (${plan.entries} entries)\n`
               : `${tenant.name}: nothing written before ${before.toISOString()} is left\n`,
           );
         }
-        if (!options.yes) process.stdout.write('run again with --yes to remove them\n');
+        if (planned && !options.yes) process.stdout.write('run again with --yes to remove them\n');
       }),
     );
 }

@@ -141,6 +141,35 @@ describe('webhook dispatcher', () => {
     }
   });
 
+  it('lets go of a subscription removed after it was listed', async () => {
+    const ghost: WebhookSubscription = { ...(await subscribe('/ghost')), id: 'removed-meanwhile' };
+    await store.webhooks.remove(tenant.id, 'sub-ghost');
+    let enqueues = 0;
+    const webhooks = {
+      ...store.webhooks,
+      list: async () => [ghost],
+      enqueue: (...args: Parameters<Store['webhooks']['enqueue']>) => {
+        enqueues += 1;
+        return store.webhooks.enqueue(...args);
+      },
+    };
+    const dispatcher = createWebhookDispatcher({
+      store: { ...store, webhooks },
+      clock: systemClock,
+      pollMs: 60_000,
+      maxAttempts: 1,
+      retryBaseMs: 10,
+      timeoutMs: 300,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    dispatcher.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await dispatcher.stop();
+    expect(enqueues).toBe(1);
+  });
+
   it('records unreachable receivers as failed attempts, and stops within its timeout when one hangs', async () => {
     const hang = await subscribe('/hang');
     const gone: WebhookSubscription = { ...(await subscribe('/gone')), url: 'http://127.0.0.1:1/nothing-listens' };

@@ -101,12 +101,14 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   async function queueSubscription(subscription: WebhookSubscription): Promise<void> {
     const { tenantId, id } = subscription;
-    for (;;) {
+    while (!stopped) {
       // The cursor `WebhookStore#enqueue` moves (its contract names it).
       const cursor = await store.audit.cursor(tenantId, `webhook:${id}`);
       if (cursor === undefined) {
         // Creation stores the cursor; this covers a creation interrupted between its two writes.
-        await store.webhooks.enqueue(tenantId, id, undefined, formatPosition(await headPosition(store.audit, tenantId)), []);
+        // False: the subscription was removed since it was listed (or another dispatcher started it).
+        const head = formatPosition(await headPosition(store.audit, tenantId));
+        if (!(await store.webhooks.enqueue(tenantId, id, undefined, head, []))) return;
         continue;
       }
       const after = parsePosition(cursor);

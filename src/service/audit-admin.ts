@@ -194,7 +194,8 @@ async function withAccess(audit: AuditStore, tenantId: string, entries: readonly
     const last = revisions.at(-1)!;
     const spans: [number, number][] = last - first + 1 <= 2 * revisions.length ? [[first, last]] : revisions.map((r) => [r, r]);
     for (const [from, to] of spans) {
-      let after = { revision: from - 1, seq: Number.MAX_SAFE_INTEGER };
+      // Exclusive, and `seq` starts at 1: every change of `from` on.
+      let after = { revision: from, seq: 0 };
       for (;;) {
         const rows = await audit.accessChanges(tenantId, { after, untilRevision: to, limit: ACCESS_PAGE });
         for (const { revision, at: _at, ...rest } of rows) access.get(revision)?.push(rest);

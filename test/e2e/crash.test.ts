@@ -130,6 +130,7 @@ describe('crash safety (SIGKILL)', () => {
       expect(found.status).toBe(200);
       outcomes.push(found.body.totalResults);
     }
+    console.log(`bulk outcomes by kill delay: ${outcomes.join(", ")}`);
     // One transaction per Bulk: a kill leaves none or all of its users, never a part.
     for (const n of outcomes) expect([0, 1000]).toContain(n);
 

@@ -28,7 +28,7 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, wha
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) { await (globalThis as any).diag?.(); throw new Error(`timed out waiting for ${what}`); }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -94,13 +94,6 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
       config: { webhookPollMs: 50, webhookRetryBaseMs: 50, webhookMaxAttempts: 3, webhookTimeoutMs: 2000 },
     });
     adminToken = await server.token('admin');
-    (globalThis as any).diag = async () => {
-      const t = server.tenantId;
-      const subs = await server.store.webhooks.list(t);
-      console.error('DIAG derive', await server.store.audit.cursor(t, 'derive'), 'head', await server.store.audit.head(t));
-      for (const s of subs) console.error('DIAG sub', s.id, s.url, await server.store.audit.cursor(t, `webhook:${s.id}`), await server.store.webhooks.deliveries(t, s.id, { limit: 10 }));
-      console.error('DIAG due', await server.store.webhooks.due(new Date().toISOString(), 10));
-    };
     idp = scimClient(server);
     await applyPolicy(server, adminToken, POLICY);
   });
@@ -186,8 +179,9 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
   it('retries a receiver that answers 500 twice, delivering the same signed event on the third attempt', async () => {
     behaviour.set('/flaky', (n) => (n <= 2 ? 500 : 200));
     const flaky = await subscribe('/flaky', ['group.*']);
-    await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'not-a-group@example.com' });
+    expect((await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'not-a-group@example.com' })).status).toBe(201);
     const group = await idp.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Flaky' });
+    expect(group.status).toBe(201);
 
     const [delivery] = await until(async () => {
       const log = await deliveriesOf(flaky.id, '?status=delivered');
@@ -211,6 +205,7 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
     behaviour.set('/down', () => (up ? 200 : 503));
     const down = await subscribe('/down', ['user.*']);
     const user = await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'dee@example.com' });
+    expect(user.status).toBe(201);
 
     const [dead] = await until(async () => {
       const log = await deliveriesOf(down.id, '?status=dead');
@@ -236,7 +231,7 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
 
   it('keeps subscriptions and deliveries to their tenant: another tenant gets 404', async () => {
     const mine = await subscribe('/mine', ['user.created']);
-    await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'mine@example.com' });
+    expect((await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'mine@example.com' })).status).toBe(201);
     const [delivery] = await until(async () => {
       const log = await deliveriesOf(mine.id);
       return log.length === 1 ? log : undefined;
@@ -303,6 +298,7 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
     const first = await openStream(streamUrl, authz);
     expect(first.status).toBe(200);
     const user = await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'sse@example.com', title: 'SRE' });
+    expect(user.status).toBe(201);
     const r1 = Number(/W\/"(\d+)"/.exec(user.body.meta.version)![1]);
     await until(() => (first.events.length >= 2 ? true : undefined), 'the first events');
     expect(first.events.map((e) => [e.id, e.event])).toEqual([
@@ -313,8 +309,8 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
     first.close();
 
     // Written while nobody listens.
-    await idp.patch(`/Users/${user.body.id}`, patchOps({ op: 'replace', path: 'title', value: 'Engineer' }));
-    await idp.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'SSE' });
+    expect((await idp.patch(`/Users/${user.body.id}`, patchOps({ op: 'replace', path: 'title', value: 'Engineer' }))).status).toBe(200);
+    expect((await idp.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'SSE' })).status).toBe(201);
     const missed = [String(r1 + 1), `${r1 + 1}.1`, String(r1 + 2)];
 
     const resumed = await openStream(streamUrl, adminToken, { 'last-event-id': `${r1}.1` });

@@ -61,7 +61,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams &
     }
 
     async function drain(): Promise<void> {
-      for (;;) {
+      while (!closed) {
         const events = await readEvents(store.audit, tenantId, after, BATCH);
         for (const event of events) {
           if (closed) return;
