@@ -1,17 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { serialRuns } from '../core/serial-runs.js';
 import type { Store } from '../store/store.js';
 import { createAuditPipeline } from './audit-pipeline.js';
 
 /** A log whose head moves when the test writes, and a deriver that catches up to it, counting its runs. */
 function fakeLog() {
   const log = { head: 0, derived: 0, runs: 0, fail: false };
-  const derive = async () => {
+  // One run at a time, late callers sharing the next: what the pipeline requires of `History#derive`.
+  const derive = serialRuns(async () => {
     log.runs += 1;
+    const head = log.head;
     await new Promise((r) => setTimeout(r, 5));
     if (log.fail) throw new Error('database is locked');
-    log.derived = log.head;
+    log.derived = head;
     return log.derived;
-  };
+  });
   const store = { tenants: { list: async () => [{ id: 't1' }, { id: 't2' }] } } as unknown as Store;
   return { log, derive, store };
 }

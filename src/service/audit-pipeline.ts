@@ -2,7 +2,11 @@ import type { Store } from '../store/store.js';
 
 export interface AuditPipelineOptions {
   readonly store: Store;
-  /** Derives the access changes of the revisions not yet derived (`History#derive`); returns the revision reached. */
+  /**
+   * Derives the access changes of the revisions not yet derived and returns the revision reached
+   * (`History#derive`). It must run one derivation per tenant at a time and give a caller that
+   * arrives during one the next, as `serialRuns` does: `settle` relies on it.
+   */
   readonly derive: (tenantId: string) => Promise<number>;
   /** How often to look for writes of other nodes or processes; 0 turns the poll off. */
   readonly pollMs: number;
@@ -30,34 +34,18 @@ export interface AuditPipeline {
 /**
  * Runs the deriver after commits, off the write path: a SCIM write answers once its entry is
  * committed (the audit log and the outbox are that entry), and the access changes it caused follow
- * within milliseconds (`COALESCE_MS` plus the derivation). One run per tenant at a time; notifications that arrive during a run cause
- * exactly one more. A crash between commit and derivation loses nothing: the cursor is stored with
- * the derived rows, and the next start derives from it.
+ * within milliseconds (`COALESCE_MS` plus the derivation). A crash between commit and derivation
+ * loses nothing: the cursor is stored with the derived rows, and the next start derives from it.
  */
 export function createAuditPipeline(options: AuditPipelineOptions): AuditPipeline {
-  const running = new Map<string, Promise<void>>();
-  const again = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
   const scheduled = new Map<string, NodeJS.Timeout>();
   let closed = false;
 
   function run(tenantId: string): Promise<void> {
-    const current = running.get(tenantId);
-    if (current) {
-      again.add(tenantId);
-      return current;
-    }
-    const job = (async () => {
-      let previous = -1;
-      do {
-        again.delete(tenantId);
-        const revision = await options.derive(tenantId);
-        if (revision !== previous) options.onDerived(tenantId, revision);
-        previous = revision;
-      } while (again.has(tenantId) && !closed);
-    })()
-      .catch(options.onError)
-      .finally(() => running.delete(tenantId));
-    running.set(tenantId, job);
+    const job = options.derive(tenantId).then((revision) => options.onDerived(tenantId, revision), options.onError);
+    inFlight.add(job);
+    void job.finally(() => inFlight.delete(job));
     return job;
   }
 
@@ -66,13 +54,13 @@ export function createAuditPipeline(options: AuditPipelineOptions): AuditPipelin
     await Promise.all(tenants.map((t) => run(t.id)));
   }
 
-  const timer =
+  const poll =
     options.pollMs > 0
       ? setInterval(() => {
           if (!closed) catchUp().catch(options.onError);
         }, options.pollMs)
       : undefined;
-  timer?.unref();
+  poll?.unref();
 
   return {
     notify(tenantId) {
@@ -85,13 +73,12 @@ export function createAuditPipeline(options: AuditPipelineOptions): AuditPipelin
       scheduled.set(tenantId, timer);
     },
     catchUp,
-    // A run in progress may have read the log before the caller's commit: `run` makes it go round once more.
     settle: run,
     async close() {
       closed = true;
-      if (timer) clearInterval(timer);
+      if (poll) clearInterval(poll);
       for (const pending of scheduled.values()) clearTimeout(pending);
-      await Promise.all(running.values());
+      await Promise.all(inFlight);
     },
   };
 }

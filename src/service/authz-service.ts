@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.js';
+import { serialRuns } from '../core/serial-runs.js';
 import { TenantIndex } from '../authz/tenant-index.js';
 import type { Store } from '../store/store.js';
 
@@ -29,24 +30,18 @@ export interface AuthzIndexOptions {
 /** Change-log rows applied per step of a catch-up, so a long backlog never loads at once. */
 const CATCH_UP_BATCH = 2000;
 
-interface TenantState {
-  readonly built: Promise<TenantIndex>;
-  running?: Promise<void>;
-  queued?: Promise<void>;
-}
-
 export function createAuthzIndexes(options: AuthzIndexOptions): AuthzIndexes {
   const { store } = options;
-  const tenants = new Map<string, TenantState>();
+  const tenants = new Map<string, Promise<TenantIndex>>();
 
-  function state(tenantId: string): TenantState {
+  /** The tenant's index, built on first use. */
+  function built(tenantId: string): Promise<TenantIndex> {
     let found = tenants.get(tenantId);
     if (!found) {
-      const built = store.snapshot(tenantId).then((snapshot) => TenantIndex.build(snapshot));
-      found = { built };
+      found = store.snapshot(tenantId).then((snapshot) => TenantIndex.build(snapshot));
       tenants.set(tenantId, found);
       // A failed build is forgotten, so the next call tries again rather than failing for good.
-      built.catch(() => tenants.delete(tenantId));
+      found.catch(() => tenants.delete(tenantId));
     }
     return found;
   }
@@ -61,31 +56,8 @@ export function createAuthzIndexes(options: AuthzIndexOptions): AuthzIndexes {
     }
   }
 
-  /**
-   * One catch-up runs per tenant at a time. A caller that arrives while one runs may have committed
-   * after it read the log, so it waits for the next one, which every such caller shares.
-   */
-  function sync(tenantId: string): Promise<void> {
-    const s = state(tenantId);
-    const start = (): Promise<void> => {
-      const run = s.built.then((index) => catchUp(tenantId, index));
-      s.running = run;
-      const forget = () => {
-        if (s.running === run) s.running = undefined;
-      };
-      run.then(forget, forget);
-      return run;
-    };
-    if (s.queued) return s.queued;
-    if (!s.running) return start();
-    s.queued = s.running
-      .catch(() => undefined)
-      .then(() => {
-        s.queued = undefined;
-        return start();
-      });
-    return s.queued;
-  }
+  /** One catch-up per tenant at a time; callers that arrive during one share the next. */
+  const sync = serialRuns((tenantId) => built(tenantId).then((index) => catchUp(tenantId, index)));
 
   const poll =
     options.pollMs > 0
@@ -97,7 +69,7 @@ export function createAuthzIndexes(options: AuthzIndexOptions): AuthzIndexes {
 
   return {
     async index(tenantId, atLeastRevision) {
-      const index = await state(tenantId).built;
+      const index = await built(tenantId);
       if (atLeastRevision === undefined || index.revision >= atLeastRevision) return index;
       await sync(tenantId);
       if (index.revision < atLeastRevision) {
@@ -110,7 +82,7 @@ export function createAuthzIndexes(options: AuthzIndexOptions): AuthzIndexes {
     },
     sync,
     async warm() {
-      for (const tenant of await store.tenants.list()) await state(tenant.id).built;
+      for (const tenant of await store.tenants.list()) await built(tenant.id);
     },
     close() {
       if (poll) clearInterval(poll);

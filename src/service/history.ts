@@ -2,6 +2,7 @@ import { AccessDeriver } from '../audit/access-diff.js';
 import { HistoryState } from '../audit/replay.js';
 import { TenantIndex } from '../authz/tenant-index.js';
 import { AppError } from '../core/errors.js';
+import { serialRuns } from '../core/serial-runs.js';
 import type { AccessChangeRecord, Store } from '../store/store.js';
 import type { PastIndexes } from './access.js';
 
@@ -52,11 +53,6 @@ interface Past {
   done?: Built;
 }
 
-interface DeriveRun {
-  running?: Promise<number>;
-  queued?: Promise<number>;
-}
-
 /**
  * @example
  *   const history = createHistory({ store });
@@ -71,7 +67,6 @@ export function createHistory(options: HistoryOptions): History {
   const cache = new Map<string, Past>();
   /** Kept between runs, so a deriver that keeps up applies each entry once and rebuilds nothing. */
   const derivers = new Map<string, AccessDeriver>();
-  const runs = new Map<string, DeriveRun>();
 
   /** A state of its own (the caller may apply to it) at `revision`, from the nearest cached state or snapshot before it. */
   async function stateAt(tenantId: string, revision: number): Promise<HistoryState> {
@@ -163,32 +158,8 @@ export function createHistory(options: HistoryOptions): History {
     }
   }
 
-  /**
-   * One run per tenant at a time. A caller that arrives while one runs may have committed after it
-   * read the log, so it waits for the next run, which every such caller shares (as `AuthzIndexes#sync`).
-   */
-  function derive(tenantId: string): Promise<number> {
-    let state = runs.get(tenantId);
-    if (!state) runs.set(tenantId, (state = {}));
-    const start = (): Promise<number> => {
-      const running = deriveAll(tenantId);
-      state.running = running;
-      const forget = () => {
-        if (state.running === running) state.running = undefined;
-      };
-      running.then(forget, forget);
-      return running;
-    };
-    if (state.queued) return state.queued;
-    if (!state.running) return start();
-    state.queued = state.running
-      .catch(() => undefined)
-      .then(() => {
-        state.queued = undefined;
-        return start();
-      });
-    return state.queued;
-  }
+  /** One run per tenant at a time; callers that arrive during one share the next (they may have committed since it read). */
+  const derive = serialRuns(deriveAll);
 
   return {
     indexAt,
