@@ -86,4 +86,6 @@ export async function createScimitar(options: ScimitarOptions): Promise<Scimitar
 }
 
 export { AppError };
+/** For webhook receivers: checks a delivery's Standard Webhooks signature and timestamp. */
+export { verifyWebhook } from './events/signing.js';
 export type { AccessRequest, EffectivePermission, Explanation, Page, PageRequest, ResourceInput, SubjectInput, UserSummary };

@@ -69,7 +69,7 @@ describe('audit pipeline', () => {
       store,
       derive: async (t) => {
         tenants.push(t);
-        return derive();
+        return derive(t);
       },
       pollMs: 0,
       onDerived: () => undefined,
