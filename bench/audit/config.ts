@@ -7,7 +7,7 @@ export type StoreName = 'sqlite' | 'postgres';
  * `bench/audit` that reads `process.env`, apart from the server's audit key file the run sets for
  * its children).
  *
- * Full run: `npm run bench:audit` (1,000,000 entries, ~25 min on 2 cores).
+ * Full run: `npm run bench:audit` (1,000,000 entries, ~21 min on 2 cores).
  * Quick run: `BENCH_ENTRIES=100000 BENCH_SECONDS=4 BENCH_STORES=sqlite npm run bench:audit` (a few minutes).
  */
 export interface AuditBenchConfig {

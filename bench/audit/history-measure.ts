@@ -196,7 +196,7 @@ export async function measureTimeTravelInProcess(t: HistoryTenant, fromMs: numbe
     const history = createHistory({ store });
     const at = randomTime();
     await past(history, at, 0);
-    const n = Math.max(samples, 1000);
+    const n = Math.max(samples, 200);
     const total: number[] = [];
     const revisionAt: number[] = [];
     const indexAt: number[] = [];

@@ -1,8 +1,7 @@
 import type { LatencyStats } from '../scim/load.js';
-import type { ProfileSummary } from '../scim/profile.js';
 import type { AuditBenchConfig } from './config.js';
 import type { CliVerify, DeriveSpeed, HttpAtPhase, Series, VerifySpeed } from './history-measure.js';
-import type { WritePhase, WriteStoreResult } from './write-overhead.js';
+import type { WritePhase, WriteProfile, WriteStoreResult } from './write-overhead.js';
 
 export interface Machine {
   readonly cpu: string;
@@ -54,6 +53,8 @@ export interface Report {
 const TARGET_RATIO = 1.25;
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
+/** Requests a second: whole numbers, but one decimal below 10 (a time-travel phase may manage one a second). */
+const rate = (n: number) => (n < 10 ? n.toFixed(1) : int(n));
 function ms(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
   if (value < 1) return `${value.toFixed(3)} ms`;
@@ -178,20 +179,30 @@ function renderRounds(out: string[], phases: readonly WritePhase[]): void {
 }
 
 function renderProfiles(out: string[], w: WriteStoreResult): void {
-  const entries = Object.entries(w.profiles) as [string, ProfileSummary][];
+  const entries = Object.entries(w.profiles) as [string, WriteProfile][];
   if (entries.length === 0) return;
+  const names = entries.map(([b]) => (b === 'audit' ? 'current' : b));
   out.push(
     '**Where the server\'s CPU goes** during title PATCHes at the highest connection count (each server restarted under `--cpu-prof`, ' +
-      'start-up and shutdown cut away; shares of the non-idle samples, self time by area):',
+      'start-up and shutdown cut away). The server is one busy thread, so CPU per write is what bounds its req/s: figures are CPU µs ' +
+      'per answered write (non-idle sample time ÷ writes), self time by area, then inclusive time by area (a sample counts for every area on its stack).',
     '',
   );
-  const areas = new Set<string>();
-  for (const [, p] of entries) for (const a of p.selfByArea.slice(0, 12)) areas.add(a.area);
-  out.push(`| area | ${entries.map(([b]) => (b === 'audit' ? 'current' : b)).join(' | ')} |`, `|---|${entries.map(() => '--:').join('|')}|`);
-  for (const area of areas) {
-    out.push(`| ${area} | ${entries.map(([, p]) => share(p.selfByArea.find((a) => a.area === area)?.share)).join(' | ')} |`);
-  }
-  out.push(`| *samples (ms)* | ${entries.map(([, p]) => `${int(p.samples)} (${int(p.sampledMs)})`).join(' | ')} |`, '');
+  const perWrite = (p: WriteProfile, s: number | undefined) => (s === undefined ? '—' : int((s * p.sampledMs * 1000) / p.writes));
+  const table = (title: string, pick: (p: WriteProfile) => ReadonlyArray<{ area: string; share: number }>) => {
+    const areas = new Set<string>();
+    for (const [, p] of entries) for (const a of pick(p).slice(0, 12)) areas.add(a.area);
+    out.push(`| ${title} | ${names.map((n) => `${n} µs/write`).join(' | ')} |`, `|---|${entries.map(() => '--:').join('|')}|`);
+    for (const area of areas) out.push(`| ${area} | ${entries.map(([, p]) => perWrite(p, pick(p).find((a) => a.area === area)?.share)).join(' | ')} |`);
+  };
+  table('self, by area', (p) => p.selfByArea);
+  out.push(
+    `| **all (busy)** | ${entries.map(([, p]) => `**${int((p.sampledMs * 1000) / p.writes)}**`).join(' | ')} |`,
+    `| *writes in the window* | ${entries.map(([, p]) => `${int(p.writes)} in ${p.seconds.toFixed(1)} s`).join(' | ')} |`,
+    '',
+  );
+  table('inclusive, by area', (p) => p.inclusiveByArea.map((a) => a));
+  out.push('');
   for (const [b, p] of entries) {
     out.push(`<details><summary>Hottest functions, ${b === 'audit' ? 'current' : b} (self time)</summary>`, '');
     for (const f of p.topFunctions) out.push(`- ${share(f.share)} \`${f.fn}\``);
@@ -258,7 +269,7 @@ function renderHistory(out: string[], h: HistoryReport, cfg: AuditBenchConfig): 
   );
   for (const p of phases) {
     const l: LatencyStats = p.result.latency;
-    out.push(`| ${p.name} | ${int(p.result.rps)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.max)} | ${p.result.failed + p.result.errors} | ${p.meaning} |`);
+    out.push(`| ${p.name} | ${rate(p.result.rps)} | ${ms(l.p50)} | ${ms(l.p90)} | ${ms(l.p99)} | ${ms(l.max)} | ${p.result.failed + p.result.errors} | ${p.meaning} |`);
   }
   out.push('');
 }

@@ -5,7 +5,7 @@
  * verify`), and what a time-travel check (`?at=`) costs at 1,000,000 entries next to a check at
  * the current time. Writes `bench/results/audit.md` and `audit.json` beside it.
  *
- *   npm run bench:audit                                                        # full, ~25 min on 2 cores
+ *   npm run bench:audit                                                        # full, ~21 min on 2 cores
  *   BENCH_ENTRIES=100000 BENCH_SECONDS=4 BENCH_STORES=sqlite npm run bench:audit  # quick, a few minutes
  *
  * Every knob is in `config.ts`. Progress goes to stderr; the Markdown also goes to stdout.

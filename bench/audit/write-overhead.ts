@@ -90,9 +90,15 @@ export interface WriteStoreResult {
   readonly store: StoreName;
   readonly seedMs: Readonly<Record<BuildName, number>>;
   readonly phases: readonly WritePhase[];
-  /** CPU profiles of both servers during 16-connection title PATCHes. */
-  readonly profiles: Partial<Record<BuildName, ProfileSummary>>;
+  /** CPU profiles of both servers during title PATCHes at the highest connection count. */
+  readonly profiles: Partial<Record<BuildName, WriteProfile>>;
   readonly errors: Readonly<Record<string, string>>;
+}
+
+/** A CPU profile and the writes answered while it was taken, so its figures can be read per write. */
+export interface WriteProfile extends ProfileSummary {
+  readonly writes: number;
+  readonly seconds: number;
 }
 
 /** A database per build on this store, and whatever opening it needs. */
@@ -169,14 +175,18 @@ export async function measureWriteOverhead(
       }
     }
 
-    const profiles: Partial<Record<BuildName, ProfileSummary>> = {};
+    const profiles: Partial<Record<BuildName, WriteProfile>> = {};
     if (cfg.profile) {
       const connections = Math.max(...cfg.connections);
       const seconds = Math.max(3, Math.round(cfg.seconds / 2));
       for (const r of [audit, baseline]) {
         try {
           log(`write/${store}: CPU profile of ${r.build.name}, title PATCH ×${connections}, ${seconds} s`);
-          profiles[r.build.name] = await r.sys.profile!(() => load(cfg, r, 'title', connections, seconds, 999));
+          let during: LoadResult | undefined;
+          const summary = await r.sys.profile!(async () => {
+            during = await load(cfg, r, 'title', connections, seconds, 999);
+          });
+          profiles[r.build.name] = { ...summary, writes: during?.ok ?? NaN, seconds: during?.seconds ?? NaN };
         } catch (err) {
           errors[`profile ${r.build.name}`] = err instanceof Error ? err.message : String(err);
         }
