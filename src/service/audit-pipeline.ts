@@ -19,7 +19,7 @@ export interface AuditPipelineOptions {
  * How long a notification waits before deriving: writes that arrive within it are derived together,
  * in one transaction, instead of each write paying for one more commit of its own.
  */
-const COALESCE_MS = 10;
+const COALESCE_MS = 50;
 
 export interface AuditPipeline {
   /** A write of this tenant committed: derive its access changes soon (the write does not wait). */

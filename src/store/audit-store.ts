@@ -71,13 +71,18 @@ export function createAuditStore(options: AuditStoreOptions): AuditStore {
     },
 
     async revisionAt(tenantId, time) {
+      // The newest entry by time, not the highest revision: the two agree unless nodes' clocks
+      // disagree, and this one is a single step down the (tenant_id, at, revision) index.
       const row = await readDb
         .selectFrom('changes')
-        .select((eb) => eb.fn.max('revision').as('revision'))
+        .select('revision')
         .where('tenant_id', '=', tenantId)
         .where('at', '<=', time)
+        .orderBy('at', 'desc')
+        .orderBy('revision', 'desc')
+        .limit(1)
         .executeTakeFirst();
-      if (row?.revision !== null && row?.revision !== undefined) return Number(row.revision);
+      if (row) return Number(row.revision);
       // Before the first kept entry: a seal at or before that time still answers.
       const seal = await readDb
         .selectFrom('audit_checkpoints')
@@ -235,10 +240,10 @@ export async function appendAuditEntry(
   record: ChangeRecord,
 ): Promise<void> {
   const previous = await previousHash(conn, backend, tenantId, record.revision);
-  // Hashed as stored: the JSON text round trip drops `undefined` members exactly as the column will.
+  // RFC 8785 canonical JSON drops `undefined` members as JSON.stringify does, so the record hashes
+  // the same as what the column will give back.
   const actor = JSON.stringify(record.actor);
   const change = JSON.stringify(record.change);
-  const stored: ChangeRecord = { revision: record.revision, at: record.at, actor: JSON.parse(actor), change: JSON.parse(change) };
   await conn
     .insertInto('changes')
     .values({
@@ -247,7 +252,7 @@ export async function appendAuditEntry(
       at: record.at,
       actor,
       change,
-      hash: hasher(previous, tenantId, stored),
+      hash: hasher(previous, tenantId, record),
       kind: kindOf(record.change),
       subject_id: subjectOf(record.change),
       actor_token: record.actor.tokenId,

@@ -183,7 +183,10 @@ export interface AuditStore {
   readonly hasher: EntryHasher;
   /** Change log rows with their hashes, by revision (oldest first unless `descending`). */
   entries(tenantId: string, query: AuditQuery): Promise<AuditEntry[]>;
-  /** The last revision written at or before `time` (ISO 8601); 0 when none. */
+  /**
+   * The revision of the last entry written at or before `time` (ISO 8601), by time (the revision
+   * order when every node's clock agrees); the seal's when entries before were removed; 0 when none.
+   */
   revisionAt(tenantId: string, time: string): Promise<number>;
   /** The revision and hash of the last entry; after a seal with no entry since, the seal's; `{0, GENESIS}` when empty. */
   head(tenantId: string): Promise<{ readonly revision: number; readonly hash: string }>;
