@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { Actor, Change } from '../core/change.js';
 import { GENESIS } from '../audit/chain.js';
 import type { AuditKey } from '../audit/keys.js';
@@ -6,7 +6,8 @@ import { kindOf, refsOf, subjectOf } from '../audit/refs.js';
 import type { StoreBackend } from './backend.js';
 import { inWriteTransaction } from './write-transaction.js';
 import type { AccessChangeRecord, AuditEntry, AuditStore, ChangeRecord, Checkpoint, EntryHasher } from './store.js';
-import { decodeJson, type Database } from './tables.js';
+import { prepare } from './prepared.js';
+import { decodeJson, type ChangesTable, type Database } from './tables.js';
 
 export type WriteRunner = <T>(run: (conn: Kysely<Database>) => Promise<T>) => Promise<T>;
 
@@ -228,51 +229,86 @@ export function createAuditStore(options: AuditStoreOptions): AuditStore {
 }
 
 /**
+ * The statements every write runs once more for its audit entry, compiled once per store (see
+ * `prepared.ts`): an entry costs its SQLite or PostgreSQL work, not Kysely's builder.
+ */
+export function createAuditStatements() {
+  return {
+    hashAt: prepare<{ tenant: string; revision: number }, { hash: string | null }>((db, p) =>
+      db.selectFrom('changes').select('hash').where('tenant_id', '=', p.tenant).where('revision', '=', p.revision),
+    ),
+    insertEntry: prepare<Insertable<ChangesTable>, never>((db, p) =>
+      db.insertInto('changes').values({
+        tenant_id: p.tenant_id,
+        revision: p.revision,
+        at: p.at,
+        actor: p.actor,
+        change: p.change,
+        hash: p.hash,
+        kind: p.kind,
+        subject_id: p.subject_id,
+        actor_token: p.actor_token,
+      }),
+    ),
+    insertRef: prepare<{ tenant: string; ref: string; revision: number }, never>((db, p) =>
+      db
+        .insertInto('change_refs')
+        .values({ tenant_id: p.tenant, ref_id: p.ref, revision: p.revision })
+        .onConflict((oc) => oc.columns(['tenant_id', 'ref_id', 'revision']).doNothing()),
+    ),
+  };
+}
+
+export type AuditStatements = ReturnType<typeof createAuditStatements>;
+
+/** Up to this many refs go in one prepared statement each; a large member change takes one multi-row insert. */
+const SINGLE_REF_INSERTS = 8;
+
+/**
  * Writes a change log row with its hash, columns and refs: called by the tenant writer inside the
  * write's transaction, so the entry commits with the change or not at all. The previous hash is
  * read from the row before (visible even when it is an uncommitted write of the same group commit).
  */
 export async function appendAuditEntry(
   conn: Kysely<Database>,
+  statements: AuditStatements,
   backend: StoreBackend,
   hasher: EntryHasher,
   tenantId: string,
   record: ChangeRecord,
 ): Promise<void> {
-  const previous = await previousHash(conn, backend, tenantId, record.revision);
+  const { revision } = record;
+  const previous = await previousHash(conn, statements, backend, tenantId, revision);
   // RFC 8785 canonical JSON drops `undefined` members as JSON.stringify does, so the record hashes
   // the same as what the column will give back.
-  const actor = JSON.stringify(record.actor);
-  const change = JSON.stringify(record.change);
-  await conn
-    .insertInto('changes')
-    .values({
-      tenant_id: tenantId,
-      revision: record.revision,
-      at: record.at,
-      actor,
-      change,
-      hash: hasher(previous, tenantId, record),
-      kind: kindOf(record.change),
-      subject_id: subjectOf(record.change),
-      actor_token: record.actor.tokenId,
-    })
-    .execute();
-  await insertRefs(
-    conn,
-    tenantId,
-    refsOf(record.change).map((ref_id) => ({ revision: record.revision, ref_id })),
-  );
+  await statements.insertEntry.execute(conn, {
+    tenant_id: tenantId,
+    revision,
+    at: record.at,
+    actor: JSON.stringify(record.actor),
+    change: JSON.stringify(record.change),
+    hash: hasher(previous, tenantId, record),
+    kind: kindOf(record.change),
+    subject_id: subjectOf(record.change),
+    actor_token: record.actor.tokenId,
+  });
+  const refs = refsOf(record.change);
+  if (refs.length <= SINGLE_REF_INSERTS) {
+    for (const ref of refs) await statements.insertRef.execute(conn, { tenant: tenantId, ref, revision });
+  } else {
+    await insertRefs(conn, tenantId, refs.map((ref_id) => ({ revision, ref_id })));
+  }
 }
 
-async function previousHash(conn: Kysely<Database>, backend: StoreBackend, tenantId: string, revision: number): Promise<string> {
+async function previousHash(
+  conn: Kysely<Database>,
+  statements: AuditStatements,
+  backend: StoreBackend,
+  tenantId: string,
+  revision: number,
+): Promise<string> {
   if (revision === 1) return GENESIS;
-  const row = await conn
-    .selectFrom('changes')
-    .select('hash')
-    .where('tenant_id', '=', tenantId)
-    .where('revision', '=', revision - 1)
-    .executeTakeFirst();
+  const row = await statements.hashAt.first(conn, { tenant: tenantId, revision: revision - 1 });
   if (row?.hash) return row.hash;
   const seal = await latestSeal(conn, tenantId, backend);
   if (seal && seal.revision === revision - 1) return seal.hash;

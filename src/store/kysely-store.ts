@@ -7,7 +7,7 @@ import { AppError } from '../core/errors.js';
 import type { StoreBackend } from './backend.js';
 import { createEntryHasher } from '../audit/chain.js';
 import type { AuditKey } from '../audit/keys.js';
-import { appendAuditEntry, createAuditStore, fillMissingHashes } from './audit-store.js';
+import { appendAuditEntry, createAuditStatements, createAuditStore, fillMissingHashes } from './audit-store.js';
 import { prepare } from './prepared.js';
 import { createWebhookStore } from './webhook-store.js';
 import { createWriteQueue } from './write-queue.js';
@@ -480,6 +480,7 @@ function createStatements(backend: StoreBackend) {
         .where('group_id', '=', p.group)
         .orderBy('member_id'),
     ),
+    audit: createAuditStatements(),
   };
 }
 
@@ -957,7 +958,7 @@ class ScimTx implements ScimWriter {
 
   async appendChange(record: ChangeRecord): Promise<void> {
     if (!this.hasher) throw new AppError('internal', 'a store reader cannot append to the change log');
-    await appendAuditEntry(this.conn(), this.backend, this.hasher, this.tenantId, record);
+    await appendAuditEntry(this.conn(), this.statements.audit, this.backend, this.hasher, this.tenantId, record);
   }
 
   async putPolicy(record: PolicyRecord): Promise<void> {
