@@ -28,27 +28,9 @@ import { createHistoryTenant } from './history-seed.js';
 import { measureCliVerify, measureDerive, measureTimeTravelHttp, measureTimeTravelInProcess, measureVerify, type VerifySpeed } from './history-measure.js';
 import { renderMarkdown, type HistoryReport, type Machine, type Report } from './report.js';
 import { measureWriteOverhead, type BuildUnderTest, type WriteDatabases, type WriteStoreResult } from './write-overhead.js';
+import { commandLine, createCleanups } from '../run-support.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp(): Promise<void> {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()!();
-    } catch (err) {
-      log(`cleanup failed: ${String(err)}`);
-    }
-  }
-}
-process.once('SIGINT', () => {
-  log('interrupted: stopping the servers');
-  void cleanUp().finally(() => process.exit(130));
-});
-
-function commandLine(cfg: AuditBenchConfig): string {
-  const vars = Object.entries(cfg.setVariables).map(([k, v]) => `${k}=${v}`);
-  const cmd = process.env['npm_lifecycle_event'] === 'bench:audit' ? 'npm run bench:audit' : 'npx tsx bench/audit/run.ts';
-  return [...vars, cmd].join(' ');
-}
+const { cleanups, cleanUp } = createCleanups();
 
 function machineInfo(): Machine {
   const cpu = cpus();
@@ -162,7 +144,7 @@ async function main(): Promise<void> {
 
   const report: Report = {
     date: new Date().toISOString(),
-    command: commandLine(cfg),
+    command: commandLine('audit', cfg.setVariables),
     code,
     ...(baselineInfo ? { baseline: baselineInfo } : {}),
     config: cfg,

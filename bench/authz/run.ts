@@ -36,6 +36,7 @@ import { measureReindex } from './reindex.js';
 import { median, renderMarkdown, type EngineSummary, type Machine, type PatchToDecision, type Probe, type Report, type WorkloadSummary } from './report.js';
 import { seed, type Seeded } from './seed.js';
 import { ACTIONS, TYPES, defaultShape, generateWorkload, type Workload } from './workload.js';
+import { createCleanups } from '../run-support.js';
 
 const execFile = promisify(execFileCallback);
 
@@ -63,20 +64,7 @@ function options(argv: readonly string[]): Options {
     : { quick, out, keep: argv.includes('--keep'), users: 10_000, bigUsers: 100_000, requests: 100_000, seconds: 10, peerSeconds: 15, repeats: 5, patchIterations: 50 };
 }
 
-const cleanups: (() => Promise<void> | void)[] = [];
-async function cleanUp(): Promise<void> {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()!();
-    } catch (err) {
-      log(`cleanup failed: ${String(err)}`);
-    }
-  }
-}
-process.once('SIGINT', () => {
-  log('interrupted: stopping the servers');
-  void cleanUp().finally(() => process.exit(130));
-});
+const { cleanups, cleanUp } = createCleanups();
 
 function machineInfo(): Machine {
   const cpu = cpus();

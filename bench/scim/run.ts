@@ -23,21 +23,9 @@ import { renderMarkdown, type Machine, type Report } from './report.js';
 import { SampleRecorder } from './samples.js';
 import { runSuite, type SuiteResult } from './suite.js';
 import { startCeiling, startScimitar, type RunningSystem } from './systems.js';
+import { commandLine, createCleanups } from '../run-support.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-async function cleanUp(): Promise<void> {
-  while (cleanups.length) await cleanups.pop()!().catch((err: unknown) => log(`cleanup failed: ${String(err)}`));
-}
-process.once('SIGINT', () => {
-  log('interrupted: stopping the servers');
-  void cleanUp().finally(() => process.exit(130));
-});
-
-function commandLine(cfg: BenchConfig): string {
-  const vars = Object.entries(cfg.setVariables).map(([k, v]) => `${k}=${v}`);
-  const cmd = process.env['npm_lifecycle_event'] === 'bench:scim' ? 'npm run bench:scim' : 'npx tsx bench/scim/run.ts';
-  return [...vars, cmd].join(' ');
-}
+const { cleanups, cleanUp } = createCleanups();
 
 function machineInfo(): Machine {
   const cpu = cpus();
@@ -152,7 +140,7 @@ async function main(): Promise<void> {
 
   const report: Report = {
     date: new Date().toISOString(),
-    command: commandLine(cfg),
+    command: commandLine('scim', cfg.setVariables),
     ...(code ? { code } : {}),
     config: cfg,
     machine: { ...machine, ...pgInfo, loadAverageAfter: loadavg() },
