@@ -8,6 +8,7 @@ import { sqliteDialect } from '../sql/dialect.js';
 import { openKyselyStore } from '../kysely-store.js';
 import { resolveAuditKey, type AuditKeyOptions } from '../../audit/keys.js';
 import { migrate } from '../migrate.js';
+import { startWalCheckpoints } from './wal-checkpoints.js';
 import type { Store } from '../store.js';
 import type { Database } from '../tables.js';
 
@@ -45,31 +46,48 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   const memory = path === ':memory:' || path === '';
   if (!memory) await mkdir(dirname(resolve(path)), { recursive: true });
 
-  const connect = () =>
+  const connect = (conn: BetterSqlite3.Database) =>
     new Kysely<Database>({
-      dialect: new SqliteDialect({ database: openConnection(path, memory) }),
+      dialect: new SqliteDialect({ database: cachingStatements(conn) }),
       ...queryLog(options.onQuery),
     });
-  const db = connect();
+  const writeConn = openConnection(path, memory);
+  const db = connect(writeConn);
   try {
     await migrate(db, sqliteBackend);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  const readDb = memory ? undefined : connect();
-  // The key lives beside the database file by default: copying the database alone does not carry it.
-  const auditKey = resolveAuditKey(options, memory ? undefined : `${path}.audit-key.pem`);
-  return openKyselyStore({
-    auditKey,
-    db,
-    ...(readDb ? { readDb } : {}),
-    backend: sqliteBackend,
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
+  const readConn = memory ? undefined : openConnection(path, memory);
+  const readDb = readConn && connect(readConn);
+  const checkpoints = memory ? undefined : startWalCheckpoints(path, writeConn);
+  // Kysely closes a connection only if a query ever used it; the last connection to close is the
+  // one that folds the WAL into the file and removes it, so every one is closed here.
+  const closeAll = async () => {
+    await checkpoints?.stop();
+    await readDb?.destroy();
+    await db.destroy();
+    for (const conn of [readConn, writeConn]) if (conn?.open) conn.close();
+  };
+  try {
+    // The key lives beside the database file by default: copying the database alone does not carry it.
+    const auditKey = resolveAuditKey(options, memory ? undefined : `${path}.audit-key.pem`);
+    const store = await openKyselyStore({
+      auditKey,
+      db,
+      ...(readDb ? { readDb } : {}),
+      backend: sqliteBackend,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+    return { ...store, close: closeAll };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 }
 
-function openConnection(path: string, memory: boolean): SqliteDatabase {
+function openConnection(path: string, memory: boolean): BetterSqlite3.Database {
   const conn = new BetterSqlite3(memory ? ':memory:' : path);
   if (!memory) conn.pragma('journal_mode = WAL');
   conn.pragma('synchronous = NORMAL');
@@ -81,7 +99,7 @@ function openConnection(path: string, memory: boolean): SqliteDatabase {
   conn.function('scim_lower', { deterministic: true }, (value: unknown) =>
     value === null || value === undefined ? null : String(value).toLowerCase(),
   );
-  return cachingStatements(conn);
+  return conn;
 }
 
 /**

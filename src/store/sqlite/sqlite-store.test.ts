@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,26 @@ describe('openSqliteStore', () => {
     const second = await openSqliteStore(path);
     expect(await second.tenants.findByName('acme')).toEqual(tenant);
     await second.close();
+  });
+
+  it('moves committed pages into the database file in the background, and leaves no WAL behind on close', async () => {
+    const path = join(await tempDir(), 'wal.db');
+    const store = await openSqliteStore(path);
+    const tenant = await store.tenants.create('t');
+    const empty = statSync(path).size;
+    // About 500 pages: far below the write connection's own checkpoint limit, so only the worker moves them.
+    const padding = 'x'.repeat(2_000_000);
+    await store.write(tenant.id, async (tx) => {
+      const version = await tx.nextRevision();
+      await tx.insert('User', { id: 'u', doc: { userName: 'u', nickName: padding }, created: 'c', lastModified: 'c', version });
+    });
+    for (let i = 0; i < 100 && statSync(path).size < empty + padding.length; i++) await sleep(50);
+    expect(statSync(path).size).toBeGreaterThanOrEqual(empty + padding.length);
+    await store.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    const reopened = await openSqliteStore(path);
+    expect((await reopened.reader(tenant.id).get('User', 'u'))?.doc).toMatchObject({ nickName: padding });
+    await reopened.close();
   });
 
   it('sees committed writes from the reader connection at once', async () => {
