@@ -1,4 +1,5 @@
 import { permissionsOf, type EffectivePermission } from '../authz/queries.js';
+import { expiryOf } from '../authz/model.js';
 import type { Profile } from '../authz/profile.js';
 import { TenantIndex } from '../authz/tenant-index.js';
 import { isPolicyChange, type AttributeChange, type Change, type ChangeSet } from '../core/change.js';
@@ -31,7 +32,10 @@ type AccessSet = ReadonlyMap<string, Held>;
 
 const NOTHING: AccessSet = new Map();
 
-/** Every grant counts, whatever its expiry: a derived change comes from a write, never from the clock. */
+/**
+ * Every grant counts, whatever its expiry, until the log records that expiry: a derived change
+ * comes from an entry, never from the clock.
+ */
 const EARLIEST = new Date(-8.64e15);
 
 const METHOD = { create: 'POST', replace: 'PUT', patch: 'PATCH', delete: 'DELETE' } as const;
@@ -40,15 +44,19 @@ const METHOD = { create: 'POST', replace: 'PUT', patch: 'PATCH', delete: 'DELETE
  * Who gained or lost what at each write: a `HistoryState` and the `TenantIndex` built from it, kept
  * in step one change log row at a time, comparing the access sets of the users the row can reach
  * before and after it. A user's access set is what it holds through its profile's grants (empty when
- * inactive or absent); expiry is no part of it, since time passing writes nothing to the log.
+ * inactive or absent), less the grants whose expiry the log has recorded (the server writes an
+ * `expire` entry when it notices one, `service/expiry-sweeper.ts`): time passing alone derives nothing.
  *
  * Only reachable users are compared: the user a user write names; the members a group write adds or
  * removes (every user inside a member group); the users inside a group that is renamed or deleted;
  * everyone for a policy write. Users share few profiles, so sets are computed once per profile.
  */
 export class AccessDeriver {
-  /** INVARIANT: a profile's grants never change, so neither does its access set. */
-  private readonly sets = new WeakMap<Profile, AccessSet>();
+  /**
+   * INVARIANT: a profile's grants never change, so neither does its access set, until the log
+   * records a grant's expiry (or a write to an expired grant): then every set is computed again.
+   */
+  private sets = new WeakMap<Profile, AccessSet>();
 
   private constructor(
     private readonly history: HistoryState,
@@ -76,7 +84,10 @@ export class AccessDeriver {
   apply(record: ChangeRecord): AccessChangeRecord[] {
     const reasons = this.reach(record.change);
     const before = new Map([...reasons.keys()].map((id) => [id, this.accessOf(id)]));
+    const { change } = record;
+    const expiry = isPolicyChange(change) && (change.operation === 'expire' || this.history.hasExpired(change.objectKind, change.objectId));
     this.history.apply(record);
+    if (expiry) this.sets = new WeakMap();
     const loaded = TenantIndex.usersToLoad([record])
       .map((id) => this.history.user(id))
       .filter((u): u is StoredUser => u !== undefined);
@@ -112,7 +123,10 @@ export class AccessDeriver {
       for (const id of ids) if (!reasons.has(id)) reasons.set(id, reason);
     };
     if (isPolicyChange(change)) {
-      const done = { create: 'created', replace: 'replaced', delete: 'deleted' }[change.operation];
+      const done =
+        change.operation === 'expire'
+          ? `expired at ${expiryOf(change.after) ?? '(unknown)'}`
+          : { create: 'created', replace: 'replaced', delete: 'deleted' }[change.operation];
       add(this.tenant.users.keys(), `${change.objectKind} ${change.objectId} ${done}`);
     } else if (change.resourceType === 'User') {
       add([change.resourceId], userReason(change));
@@ -148,7 +162,7 @@ export class AccessDeriver {
     if (!user || !user.active) return NOTHING;
     let set = this.sets.get(user.profile);
     if (!set) {
-      set = accessSet(permissionsOf(this.tenant, user, EARLIEST));
+      set = accessSet(permissionsOf(this.tenant, user, EARLIEST).filter((p) => !this.history.hasExpired(p.origin, p.id)));
       this.sets.set(user.profile, set);
     }
     return set;

@@ -26,6 +26,12 @@ interface PolicyEntry {
 /** Bumped when the encoded shape changes: encoded states live on in `history_snapshots`. */
 const FORMAT = 1;
 
+/** What an encoded state holds beside the snapshot (`expired` arrived later, within format 1). */
+interface Encoded {
+  readonly format: number;
+  readonly expired?: readonly string[];
+}
+
 /**
  * A tenant's state rebuilt from its change log alone: what `Store#snapshot` would have read at any
  * past revision. The audit trail needs it twice: to answer "what could U do at revision r" (an index
@@ -44,6 +50,11 @@ export class HistoryState {
   private readonly memberOf = new Map<string, Set<string>>();
   /** Keyed `kind\u0000id`. */
   private readonly policy = new Map<string, PolicyEntry>();
+  /**
+   * The policy objects (same keys) whose expiry the log has recorded since their last write. The
+   * store's snapshot has no such thing: an expiry changes no object, so it is kept beside them.
+   */
+  private readonly expired = new Set<string>();
 
   private constructor(private current: number) {}
 
@@ -61,13 +72,29 @@ export class HistoryState {
   }
 
   static decode(bytes: Uint8Array): HistoryState {
-    const { format, ...snapshot } = JSON.parse(gunzipSync(bytes).toString('utf8')) as TenantSnapshot & { format: number };
+    const { format, expired, ...snapshot } = JSON.parse(gunzipSync(bytes).toString('utf8')) as TenantSnapshot & Encoded;
     if (format !== FORMAT) throw new Error(`history state format ${format} is not supported`);
-    return HistoryState.fromSnapshot(snapshot);
+    const state = HistoryState.fromSnapshot(snapshot);
+    // States encoded before expiries were recorded have none.
+    for (const key of expired ?? []) state.expired.add(key);
+    return state;
   }
 
   encode(): Uint8Array {
-    return gzipSync(JSON.stringify({ format: FORMAT, ...this.toSnapshot() }));
+    const encoded: Encoded = { format: FORMAT, expired: [...this.expired] };
+    return gzipSync(JSON.stringify({ ...encoded, ...this.toSnapshot() }));
+  }
+
+  /** A state of its own at the same revision. */
+  clone(): HistoryState {
+    const copy = HistoryState.fromSnapshot(this.toSnapshot());
+    for (const key of this.expired) copy.expired.add(key);
+    return copy;
+  }
+
+  /** Whether the log recorded the expiry of this policy object since it was last written. */
+  hasExpired(kind: string, id: string): boolean {
+    return this.expired.has(policyKey(kind, id));
   }
 
   get revision(): number {
@@ -149,6 +176,12 @@ export class HistoryState {
 
   private applyPolicy(change: PolicyChange, { revision, at }: ChangeRecord): void {
     const key = policyKey(change.objectKind, change.objectId);
+    if (change.operation === 'expire') {
+      // The store leaves the object as it was, and so does the replay.
+      if (this.policy.has(key)) this.expired.add(key);
+      return;
+    }
+    this.expired.delete(key);
     if (change.operation === 'delete') {
       this.policy.delete(key);
       return;

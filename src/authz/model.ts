@@ -109,6 +109,13 @@ export type PolicyObject = PolicyObjects[PolicyKind];
 /** Where a grant comes from; an IdP sync only ever changes groups and users, never these objects. */
 export type GrantOrigin = 'binding' | 'groupMapping' | 'attributeRule' | 'grant';
 
+/** A stored policy object's `expiresAt`, if it has one (any kind may be read: only grants carry it). */
+export function expiryOf(doc: unknown): string | undefined {
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const value = (doc as { expiresAt?: unknown }).expiresAt;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** The stored key of an object of each kind (names for types and roles, `type:id` for resources). */
 export function policyKey<K extends PolicyKind>(kind: K, object: PolicyObjects[K]): string {
   switch (kind) {

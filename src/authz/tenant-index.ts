@@ -157,9 +157,14 @@ export class TenantIndex {
     const touched = new Set<string>();
     const policyChanges: PolicyChange[] = [];
     for (const { change, at, revision } of records) {
-      if (isPolicyChange(change)) policyChanges.push(change);
-      else if (change.resourceType === 'User') this.applyUserChange(change, docs, touched);
-      else this.applyGroupChange(change, at, revision, touched);
+      if (isPolicyChange(change)) {
+        // An expiry changes no object: the evaluator already denies an expired grant by its time.
+        if (change.operation !== 'expire') policyChanges.push(change);
+      } else if (change.resourceType === 'User') {
+        this.applyUserChange(change, docs, touched);
+      } else {
+        this.applyGroupChange(change, at, revision, touched);
+      }
     }
     if (policyChanges.length > 0) this.applyPolicyChanges(policyChanges, touched);
     for (const id of touched) {

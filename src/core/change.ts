@@ -34,7 +34,12 @@ export interface PolicyChange {
   /** A `PolicyKind` of `authz/model.ts`; a string here so the store and core stay free of authz. */
   readonly objectKind: string;
   readonly objectId: string;
-  readonly operation: 'create' | 'replace' | 'delete';
+  /**
+   * `expire`: the object's `expiresAt` passed. Nothing in it changed (`before` and `after` are the
+   * object), but what it granted no longer holds. The server writes it, as the `system` actor, when
+   * it notices the expiry, so the audit trail and the access events say when access ended.
+   */
+  readonly operation: 'create' | 'replace' | 'delete' | 'expire';
   readonly before: unknown;
   readonly after: unknown;
 }

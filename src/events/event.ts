@@ -36,21 +36,23 @@ export const EVENT_TYPES = [
   'policy.created',
   'policy.updated',
   'policy.deleted',
+  'policy.expired',
   'access.granted',
   'access.revoked',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
-const VERB = { create: 'created', replace: 'updated', patch: 'updated', delete: 'deleted' } as const;
+const VERB = { create: 'created', replace: 'updated', patch: 'updated', delete: 'deleted', expire: 'expired' } as const;
 
 /** The event of a change log entry; `data` is the change itself (a policy change names its `objectKind`). */
 export function changeEvent(tenant: string, entry: ChangeRecord): ScimitarEvent {
   const { change } = entry;
-  const domain = change.kind === 'policy' ? 'policy' : change.resourceType === 'User' ? 'user' : 'group';
+  const type: EventType =
+    change.kind === 'policy' ? `policy.${VERB[change.operation]}` : `${change.resourceType === 'User' ? 'user' : 'group'}.${VERB[change.operation]}`;
   return {
     id: String(entry.revision),
-    type: `${domain}.${VERB[change.operation]}`,
+    type,
     tenant,
     revision: entry.revision,
     time: entry.at,

@@ -9,6 +9,7 @@ import { createAuditPipeline } from '../service/audit-pipeline.js';
 import { createAuthzIndexes } from '../service/authz-service.js';
 import { createCheckpointer } from '../service/checkpointer.js';
 import { createHistory } from '../service/history.js';
+import { createExpirySweeper } from '../service/expiry-sweeper.js';
 import { createPolicyAdmin } from '../service/policy-admin.js';
 import { createScimService } from '../service/scim-service.js';
 import type { Store } from '../store/store.js';
@@ -114,7 +115,22 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   };
   const scim = createScimService({ store, clock, committed });
   const access = createAccessService({ indexes, clock, history });
-  const policy = createPolicyAdmin({ store, clock, committed });
+  // Expiries are logged as they pass, so access that ends by itself is audited and announced.
+  const expiries = createExpirySweeper({
+    store,
+    clock,
+    committed,
+    onError: (err) => deps.logger.warn({ err }, 'recording grant expiries failed; retrying at the next sweep'),
+  });
+  app.addHook('onClose', () => expiries.stop());
+  const policy = createPolicyAdmin({
+    store,
+    clock,
+    committed: async (tenantId) => {
+      await committed(tenantId);
+      expiries.notify(tenantId);
+    },
+  });
   registerHealthRoutes(app, store);
   registerOpenApiRoutes(app, config);
   await app.register(async (scope) => registerScimRoutes(scope, { config, auth, scim }), { prefix: '/scim/v2' });
@@ -167,6 +183,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => streams.closeAll());
   app.addHook('onClose', () => dispatcher.stop());
   dispatcher.start();
+  expiries.start();
   // What was written while the server was down (or by the CLI) is derived in the background.
   audit.catchUp().catch((err: unknown) => deps.logger.warn({ err }, 'deriving access changes at start-up failed'));
   return app;

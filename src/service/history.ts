@@ -79,7 +79,7 @@ export function createHistory(options: HistoryOptions): History {
     const snapshot = await audit.snapshotAtOrBefore(tenantId, revision);
     let state: HistoryState;
     if (cached?.done && cached.revision >= (snapshot?.revision ?? 0)) {
-      state = copy(cached.done.state);
+      state = cached.done.state.clone();
     } else if (snapshot) {
       state = HistoryState.decode(snapshot.state);
     } else {
@@ -169,8 +169,4 @@ export function createHistory(options: HistoryOptions): History {
       return (await stateAt(tenantId, revision)).encode();
     },
   };
-}
-
-function copy(state: HistoryState): HistoryState {
-  return HistoryState.fromSnapshot(state.toSnapshot());
 }

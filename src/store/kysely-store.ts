@@ -956,6 +956,22 @@ class ScimTx implements ScimWriter {
     }
   }
 
+  async loggedSince(kind: string, id: string, since: number): Promise<boolean> {
+    // Through the refs (an index range on the id), not a scan of the log since `since`.
+    const row = await this.conn()
+      .selectFrom('change_refs as r')
+      .innerJoin('changes as c', (join) => join.onRef('c.tenant_id', '=', 'r.tenant_id').onRef('c.revision', '=', 'r.revision'))
+      .select('c.revision')
+      .where('r.tenant_id', '=', this.tenantId)
+      .where('r.ref_id', '=', id)
+      .where('r.revision', '>', since)
+      .where('c.kind', '=', kind)
+      .where('c.subject_id', '=', id)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async appendChange(record: ChangeRecord): Promise<void> {
     if (!this.hasher) throw new AppError('internal', 'a store reader cannot append to the change log');
     await appendAuditEntry(this.conn(), this.statements.audit, this.backend, this.hasher, this.tenantId, record);

@@ -382,6 +382,12 @@ export interface ScimWriter extends ScimReader {
   stampMembers(memberIds: readonly string[], stamp: MembershipStamp): Promise<void>;
   appendChange(record: ChangeRecord): Promise<void>;
   /**
+   * Whether the log holds an entry about the policy object (kind, id) after revision `since`. Read
+   * with `since` = the object's `version`, it tells whether its expiry was recorded already: every
+   * other write to it moves its version or removes it.
+   */
+  loggedSince(kind: string, id: string, since: number): Promise<boolean>;
+  /**
    * Inserts or replaces the object (kind, id); a replace keeps the stored `created`. Throws
    * `invalid_value` when the kind, id or doc holds U+0000 (or the doc is no JSON value). The store
    * does not allocate a revision for it: the caller stamps `version` with its write's revision.

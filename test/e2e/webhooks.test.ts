@@ -176,6 +176,40 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
     for (const s of [users, all]) expect((await api('DELETE', `/webhooks/${s.id}`)).status).toBe(204);
   });
 
+  it('tells subscribers when a temporary grant runs out: the system logs the expiry once, then policy.expired and access.revoked', async () => {
+    const expiry = await subscribe('/expiry', ['policy.expired', 'access.*']);
+    const user = await idp.post('/Users', { schemas: [USER_SCHEMA], userName: 'oncall@example.com' });
+    expect(user.status).toBe(201);
+    const grant = await api('POST', '/grants', { user: 'oncall@example.com', role: 'deployer', scope: 'env:prod', duration: 'PT1.5S', reason: 'INC-7' });
+    expect(grant.status, JSON.stringify(grant.body)).toBe(201);
+    const { id, expiresAt } = grant.body as { id: string; expiresAt: string };
+
+    const mine = () => at('/expiry').map((r) => JSON.parse(r.body)).filter((e) => e.type === 'policy.expired' || e.data.user === user.body.id);
+    const events = await until(() => (mine().some((e) => e.type === 'access.revoked') ? mine() : undefined), 'the expiry events', 20_000);
+    const granted = events.find((e) => e.type === 'access.granted');
+    const expired = events.find((e) => e.type === 'policy.expired');
+    const revoked = events.find((e) => e.type === 'access.revoked');
+    expect(granted).toMatchObject({ data: { permission: 'env:deploy', scope: 'env:prod', change: 'gained', detail: { expiresAt } } });
+    expect(expired).toMatchObject({
+      actor: { kind: 'system', tokenId: null },
+      data: { kind: 'policy', objectKind: 'grant', objectId: id, operation: 'expire', after: { id, expiresAt } },
+    });
+    expect(Date.parse(expired.time)).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    expect(revoked).toMatchObject({
+      id: `${expired.revision}.1`,
+      revision: expired.revision,
+      data: { permission: 'env:deploy', scope: 'env:prod', effect: 'allow', change: 'lost', detail: { reason: `grant ${id} expired at ${expiresAt}` } },
+    });
+    for (const r of at('/expiry')) expect(verifyWebhook(expiry.secret, r.headers, r.body).ok).toBe(true);
+
+    // Logged once, however many sweeps ran since; the grant object itself is left as it was.
+    const entries = await fetch(`${server.url}/audit/v1/entries?kind=grant&resource=${id}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const operations = ((await entries.json()) as { items: { change: { operation: string } }[] }).items.map((e) => e.change.operation);
+    expect(operations.sort()).toEqual(['create', 'expire']);
+    expect((await api('GET', `/grants/${id}`)).body).toMatchObject({ id, expiresAt, meta: { version: grant.body.meta.version } });
+    await api('DELETE', `/webhooks/${expiry.id}`);
+  });
+
   it('retries a receiver that answers 500 twice, delivering the same signed event on the third attempt', async () => {
     behaviour.set('/flaky', (n) => (n <= 2 ? 500 : 200));
     const flaky = await subscribe('/flaky', ['group.*']);
