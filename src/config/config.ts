@@ -26,6 +26,7 @@ const ENV = {
   webhookMaxAttempts: 'SCIMITAR_WEBHOOK_MAX_ATTEMPTS',
   webhookRetryBaseMs: 'SCIMITAR_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'SCIMITAR_WEBHOOK_TIMEOUT_MS',
+  webhookRetentionDays: 'SCIMITAR_WEBHOOK_RETENTION_DAYS',
 } as const;
 
 export const configSchema = z.object({
@@ -63,6 +64,8 @@ export const configSchema = z.object({
   webhookRetryBaseMs: z.coerce.number().int().min(1).max(3_600_000).default(10_000),
   /** How long one webhook attempt may take; also how long shutdown waits for attempts in flight. */
   webhookTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
+  /** Webhook deliveries that ended (delivered or dead) are removed, with their attempt log, this many days later; 0 keeps them. */
+  webhookRetentionDays: z.coerce.number().int().min(0).max(36_500).default(30),
 });
 
 export type Config = z.infer<typeof configSchema>;

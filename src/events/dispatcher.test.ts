@@ -200,4 +200,33 @@ describe('webhook dispatcher', () => {
     const [hung] = await store.webhooks.deliveries(tenant.id, hang.id, { limit: 1 });
     expect(hung).toMatchObject({ status: 'pending', attempts: 1, lastStatus: null });
   });
+
+  it('removes the deliveries that ended more than retentionDays ago when it starts', async () => {
+    const s = await subscribe('/retained');
+    const ended = (eventId: string, days: number) => ({
+      id: `retained-${eventId}`,
+      tenantId: tenant.id,
+      subscriptionId: s.id,
+      eventId,
+      eventType: 'user.created',
+      payload: '{}',
+      status: 'delivered' as const,
+      attempts: 1,
+      nextAttemptAt: new Date(Date.now() - days * 86_400_000).toISOString(),
+      lastAttemptAt: null,
+      lastStatus: 204,
+      lastError: null,
+      created: new Date(Date.now() - days * 86_400_000).toISOString(),
+    });
+    const cursor = await store.audit.cursor(tenant.id, `webhook:${s.id}`);
+    await store.webhooks.enqueue(tenant.id, s.id, cursor, cursor!, [ended('old', 8), ended('recent', 6)]);
+    const dispatcher = createWebhookDispatcher({ store, clock: systemClock, pollMs: 20, maxAttempts: 3, retryBaseMs: 1000, timeoutMs: 300, retentionDays: 7, onError: () => undefined });
+    dispatcher.start();
+    const left = await until(async () => {
+      const log = await store.webhooks.deliveries(tenant.id, s.id, { limit: 10 });
+      return log.length === 1 ? log : undefined;
+    }, 'the old delivery to go');
+    await dispatcher.stop();
+    expect(left.map((d) => d.eventId)).toEqual(['recent']);
+  });
 });

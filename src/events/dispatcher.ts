@@ -21,6 +21,8 @@ export interface WebhookDispatcherOptions {
   readonly timeoutMs: number;
   /** Attempts in flight at once, over all subscriptions. */
   readonly concurrency?: number;
+  /** Deliveries that ended (delivered or dead) are removed this many days later, checked hourly; 0 keeps them. */
+  readonly retentionDays?: number;
   /** Anything that went wrong outside an attempt (a database error); the dispatcher goes on. */
   readonly onError: (err: unknown) => void;
 }
@@ -36,7 +38,9 @@ export interface WebhookDispatcher {
 /** Events read per step of a subscription's cursor. */
 const BATCH = 500;
 
-const MAX_RETRY_DELAY_MS = 6 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+const MAX_RETRY_DELAY_MS = 6 * HOUR_MS;
 
 /**
  * Delivers events to webhook subscriptions, at least once, in two steps that share nothing but
@@ -60,7 +64,19 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   let sendAgain = false;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<unknown> | undefined;
   let stopped = false;
+
+  function prune(): void {
+    const days = options.retentionDays ?? 0;
+    if (days <= 0 || pruning || stopped) return;
+    const before = new Date(clock.now().getTime() - days * DAY_MS).toISOString();
+    pruning = store.webhooks
+      .prune(before)
+      .catch(onError)
+      .finally(() => (pruning = undefined));
+  }
 
   function schedule(): void {
     if (running || stopped) return;
@@ -210,10 +226,15 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       timer = setInterval(wake, options.pollMs);
       timer.unref();
       wake();
+      pruneTimer = setInterval(prune, HOUR_MS);
+      pruneTimer.unref();
+      prune();
     },
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
+      if (pruneTimer) clearInterval(pruneTimer);
+      await pruning;
       const settled = () => Promise.allSettled([running, ...[...inFlight.values()].map((f) => f.done)]);
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([settled(), new Promise((resolve) => (grace = setTimeout(resolve, timeoutMs)))]);

@@ -164,6 +164,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     maxAttempts: config.webhookMaxAttempts,
     retryBaseMs: config.webhookRetryBaseMs,
     timeoutMs: config.webhookTimeoutMs,
+    retentionDays: config.webhookRetentionDays,
     onError: (err) => deps.logger.warn({ err }, 'webhook dispatch failed; retrying at the next poll'),
   });
   const streams = createEventStreams({

@@ -294,6 +294,12 @@ export interface WebhookStore {
   attempts(deliveryId: string): Promise<WebhookAttempt[]>;
   /** Sets it pending, due at `now`, keeping its attempt count and log; false when absent. */
   redeliver(tenantId: string, id: string, now: string): Promise<boolean>;
+  /**
+   * Removes the deliveries of every tenant that ended (delivered or dead) before `before`, with
+   * their attempts; returns how many. Pending ones stay, whatever their age. The subscriptions'
+   * cursors are past them, so nothing is queued again.
+   */
+  prune(before: string): Promise<number>;
 }
 
 /** One object of the permission model (role, binding, mapping…); the store does not interpret `kind` or `doc`. */

@@ -173,4 +173,26 @@ describe.each(backends)('webhook store: %s', (_name, open) => {
     expect(await store.webhooks.attempts(all[0]!.id)).toEqual([]);
     expect(await store.audit.cursor(tenant.id, `webhook:${s.id}`)).toBeUndefined();
   });
+
+  it('prunes deliveries that ended before a time, with their attempts, and keeps pending ones however old', async () => {
+    const s = subscription();
+    await store.webhooks.create(s);
+    const [old, recent] = ['2020-01-01T00:00:00.000Z', '2020-03-01T00:00:00.000Z'];
+    const all = [
+      delivery(s, '1', { status: 'delivered', attempts: 1, nextAttemptAt: old }),
+      delivery(s, '2', { status: 'dead', attempts: 12, nextAttemptAt: old }),
+      delivery(s, '3', { status: 'pending', nextAttemptAt: old }),
+      delivery(s, '4', { status: 'delivered', attempts: 1, nextAttemptAt: recent }),
+    ];
+    expect(await store.webhooks.enqueue(tenant.id, s.id, undefined, '4', all)).toBe(true);
+    await store.webhooks.recordAttempt(
+      { deliveryId: all[0]!.id, attempt: 1, at: old, status: 200, error: null, durationMs: 3 },
+      { status: 'delivered', nextAttemptAt: old },
+    );
+
+    expect(await store.webhooks.prune('2020-02-01T00:00:00.000Z')).toBe(2);
+    expect((await store.webhooks.deliveries(tenant.id, s.id, { limit: 10 })).map((d) => `${d.eventId} ${d.status}`)).toEqual(['4 delivered', '3 pending']);
+    expect(await store.webhooks.attempts(all[0]!.id)).toEqual([]);
+    expect(await store.webhooks.prune('2020-02-01T00:00:00.000Z')).toBe(0);
+  });
 });

@@ -228,6 +228,17 @@ export function createWebhookStore(db: Kysely<Database>, backend: StoreBackend):
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+
+    prune(before) {
+      return inWriteTransaction(db, backend, async (conn) => {
+        // Finished deliveries carry their last attempt's time in `next_attempt_at`: the `due` index serves this.
+        const finished = (qb: typeof conn) =>
+          qb.selectFrom('webhook_deliveries').select('id').where('status', 'in', ['delivered', 'dead']).where('next_attempt_at', '<', before);
+        await conn.deleteFrom('webhook_attempts').where('delivery_id', 'in', finished(conn)).execute();
+        const result = await conn.deleteFrom('webhook_deliveries').where('id', 'in', finished(conn)).executeTakeFirst();
+        return Number(result.numDeletedRows);
+      });
+    },
   };
 }
 
