@@ -160,6 +160,23 @@ describe('createHistory', () => {
     expect(HistoryState.decode(snapshot!.state).toSnapshot()).toEqual(replayed.toSnapshot());
   });
 
+  it('lets other work run between batches of a long derivation or replay', async () => {
+    await store.write(tenantId, async (tx) => {
+      for (let i = 0; i < 1500; i++) {
+        const revision = await tx.nextRevision();
+        const change = { resourceType: 'User', resourceId: `u${i}`, operation: 'create', attributes: [], membersAdded: [], membersRemoved: [] } as const;
+        await tx.appendChange({ revision, at: new Date().toISOString(), actor, change });
+      }
+    });
+    const history = createHistory({ store });
+    const order: string[] = [];
+    setTimeout(() => order.push('timer'), 0);
+    await history.derive(tenantId).then((revision) => order.push(`derived ${revision}`));
+    setTimeout(() => order.push('timer'), 0);
+    await history.indexAt(tenantId, 1400).then((index) => order.push(`index ${index.revision}`));
+    expect(order).toEqual(['timer', 'derived 1500', 'timer', 'index 1400']);
+  });
+
   it('writes each row once when two processes derive at the same time, and calls of one share a run', async () => {
     await story(store);
     const one = createHistory({ store });

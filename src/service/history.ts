@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { AccessDeriver } from '../audit/access-diff.js';
 import { HistoryState } from '../audit/replay.js';
 import { TenantIndex } from '../authz/tenant-index.js';
@@ -33,6 +34,13 @@ export interface HistoryOptions {
   /** Past indexes kept built: time-travel queries come in runs over nearby revisions. */
   readonly cacheSize?: number;
 }
+
+/**
+ * Lets requests waiting on the event loop run between pages of a long replay or derivation. SQLite
+ * answers synchronously, so without it a cold time-travel query or a catch-up over many entries
+ * would hold every other request (a SCIM write, a check) until it ends.
+ */
+const letOthersRun = () => setImmediate();
 
 /** Entries read per page of a replay. */
 const REPLAY_PAGE = 1000;
@@ -95,6 +103,7 @@ export function createHistory(options: HistoryOptions): History {
       const page = await audit.entries(tenantId, { afterRevision: state.revision, untilRevision: revision, limit: REPLAY_PAGE });
       if (page.length === 0) throw new AppError('internal', `the change log of tenant \`${tenantId}\` has no revision ${state.revision + 1}`);
       for (const entry of page) state.apply(entry);
+      await letOthersRun();
     }
     return state;
   }
@@ -113,7 +122,10 @@ export function createHistory(options: HistoryOptions): History {
     if (past) {
       cache.delete(key);
     } else {
-      const built = stateAt(tenantId, revision).then((state) => ({ state, index: TenantIndex.build(state.toSnapshot()) }));
+      const built = stateAt(tenantId, revision).then(async (state) => {
+        await letOthersRun();
+        return { state, index: TenantIndex.build(state.toSnapshot()) };
+      });
       const entry: Past = { tenantId, revision, built };
       built.then(
         (done) => (entry.done = done),
@@ -155,6 +167,7 @@ export function createHistory(options: HistoryOptions): History {
         continue;
       }
       if (entries.length < DERIVE_BATCH) return to;
+      await letOthersRun();
     }
   }
 
