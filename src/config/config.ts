@@ -27,6 +27,7 @@ const ENV = {
   webhookRetryBaseMs: 'SCIMITAR_WEBHOOK_RETRY_BASE_MS',
   webhookTimeoutMs: 'SCIMITAR_WEBHOOK_TIMEOUT_MS',
   webhookRetentionDays: 'SCIMITAR_WEBHOOK_RETENTION_DAYS',
+  webhookAllowPrivate: 'SCIMITAR_WEBHOOK_ALLOW_PRIVATE',
 } as const;
 
 export const configSchema = z.object({
@@ -66,6 +67,12 @@ export const configSchema = z.object({
   webhookTimeoutMs: z.coerce.number().int().min(100).max(300_000).default(10_000),
   /** Webhook deliveries that ended (delivered or dead) are removed, with their attempt log, this many days later; 0 keeps them. */
   webhookRetentionDays: z.coerce.number().int().min(0).max(36_500).default(30),
+  /**
+   * Let webhooks go to loopback, private, link-local (cloud metadata) and reserved addresses: off,
+   * so an admin token cannot aim the server at what only the server can reach. Turn it on for a
+   * receiver inside your network.
+   */
+  webhookAllowPrivate: z.union([z.boolean(), z.stringbool()]).default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -103,6 +103,7 @@ describe('webhook dispatcher', () => {
     const errors: unknown[] = [];
     const dispatcher = createWebhookDispatcher({
       store,
+      allowPrivate: true,
       clock: systemClock,
       pollMs: 20,
       maxAttempts: 3,
@@ -176,6 +177,7 @@ describe('webhook dispatcher', () => {
     await store.webhooks.update(gone);
     const dispatcher = createWebhookDispatcher({
       store,
+      allowPrivate: true,
       clock: systemClock,
       pollMs: 20,
       maxAttempts: 5,
@@ -201,6 +203,21 @@ describe('webhook dispatcher', () => {
     expect(hung).toMatchObject({ status: 'pending', attempts: 1, lastStatus: null });
   });
 
+  it('does not send to a private address unless allowed: the attempt fails and says why', async () => {
+    const s = await subscribe('/private');
+    await write('u-private');
+    const dispatcher = createWebhookDispatcher({ store, clock: systemClock, pollMs: 20, maxAttempts: 1, retryBaseMs: 10, timeoutMs: 300, onError: () => undefined });
+    dispatcher.start();
+    const [dead] = await until(async () => {
+      const log = await store.webhooks.deliveries(tenant.id, s.id, { limit: 1, status: 'dead' });
+      return log.length > 0 ? log : undefined;
+    }, 'the refused delivery');
+    await dispatcher.stop();
+    expect(dead).toMatchObject({ attempts: 1, lastStatus: null, lastError: expect.stringMatching(/^not sent: 127\.0\.0\.1 is a private, loopback or reserved address/) });
+    expect(received.filter((r) => r.path === '/private')).toEqual([]);
+    await store.webhooks.remove(tenant.id, s.id);
+  });
+
   it('removes the deliveries that ended more than retentionDays ago when it starts', async () => {
     const s = await subscribe('/retained');
     const ended = (eventId: string, days: number) => ({
@@ -220,7 +237,16 @@ describe('webhook dispatcher', () => {
     });
     const cursor = await store.audit.cursor(tenant.id, `webhook:${s.id}`);
     await store.webhooks.enqueue(tenant.id, s.id, cursor, cursor!, [ended('old', 8), ended('recent', 6)]);
-    const dispatcher = createWebhookDispatcher({ store, clock: systemClock, pollMs: 20, maxAttempts: 3, retryBaseMs: 1000, timeoutMs: 300, retentionDays: 7, onError: () => undefined });
+    const dispatcher = createWebhookDispatcher({
+      store,
+      clock: systemClock,
+      pollMs: 20,
+      maxAttempts: 3,
+      retryBaseMs: 1000,
+      timeoutMs: 300,
+      retentionDays: 7,
+      onError: () => undefined,
+    });
     dispatcher.start();
     const left = await until(async () => {
       const log = await store.webhooks.deliveries(tenant.id, s.id, { limit: 10 });

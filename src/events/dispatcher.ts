@@ -6,6 +6,7 @@ import type { Clock } from '../core/clock.js';
 import type { Store, WebhookDelivery, WebhookSubscription } from '../store/store.js';
 import { formatPosition, matchesPattern, parsePosition } from './event.js';
 import { headPosition, readEvents } from './feed.js';
+import { privateHostReason, publicOnlyLookup } from './egress.js';
 import { signatureHeaders } from './signing.js';
 
 export interface WebhookDispatcherOptions {
@@ -23,6 +24,8 @@ export interface WebhookDispatcherOptions {
   readonly concurrency?: number;
   /** Deliveries that ended (delivered or dead) are removed this many days later, checked hourly; 0 keeps them. */
   readonly retentionDays?: number;
+  /** Send to private, loopback and reserved addresses too (`egress.ts`); off by default. */
+  readonly allowPrivate?: boolean;
   /** Anything that went wrong outside an attempt (a database error); the dispatcher goes on. */
   readonly onError: (err: unknown) => void;
 }
@@ -38,6 +41,8 @@ export interface WebhookDispatcher {
 /** Events read per step of a subscription's cursor. */
 const BATCH = 500;
 
+/** How much longer than an attempt's timeout a claimed delivery stays out of other dispatchers' reach. */
+const LEASE_MARGIN_MS = 30_000;
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const MAX_RETRY_DELAY_MS = 6 * HOUR_MS;
@@ -160,16 +165,13 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
 
   async function sendDue(): Promise<void> {
     const free = concurrency - inFlight.size;
-    if (free <= 0) return;
-    // INVARIANT: an attempt leaves `inFlight` only after its result is committed. One that ends
-    // while `due` runs may come back in its stale row, so what was in flight when the query began
-    // is skipped; anything else the query returns is as fresh as the store.
-    const busy = new Set(inFlight.keys());
-    // Those in flight are still pending in the store, so ask for enough to fill the free slots.
-    const due = await store.webhooks.due(clock.now().toISOString(), free + busy.size);
-    for (const delivery of due) {
-      if (inFlight.size >= concurrency || stopped) break;
-      if (busy.has(delivery.id) || inFlight.has(delivery.id)) continue;
+    if (free <= 0 || stopped) return;
+    const now = clock.now();
+    // The lease outlasts an attempt (its timeout, then its result's commit): a delivery is sent by
+    // one dispatcher at a time, however many nodes run one.
+    const leaseUntil = new Date(now.getTime() + timeoutMs + LEASE_MARGIN_MS).toISOString();
+    const claimed = await store.webhooks.claim(now.toISOString(), leaseUntil, free);
+    for (const delivery of claimed) {
       const abort = new AbortController();
       const done = attempt(delivery, abort.signal)
         .catch(onError)
@@ -193,7 +195,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     } else {
       const headers = signatureHeaders(subscription.secret, delivery.eventId, Math.floor(at.getTime() / 1000), delivery.payload);
       try {
-        status = await post(new URL(subscription.url), headers, delivery.payload, timeoutMs, signal);
+        status = await post(new URL(subscription.url), headers, delivery.payload, timeoutMs, signal, options.allowPrivate ?? false);
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
       }
@@ -262,12 +264,15 @@ export function retryDelayMs(attempts: number, baseMs: number, random: number = 
  * a network error, on `signal`, or when the whole exchange takes over `timeoutMs`. Redirects are
  * not followed: a 3xx is a failed attempt, so a delivery never lands at a URL nobody configured.
  */
-function post(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, signal: AbortSignal): Promise<number> {
+function post(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, signal: AbortSignal, allowPrivate: boolean): Promise<number> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const refused = allowPrivate ? undefined : privateHostReason(url);
+  if (refused) return Promise.reject(new Error(`not sent: ${refused} (SCIMITAR_WEBHOOK_ALLOW_PRIVATE allows it)`));
   return new Promise((resolve, reject) => {
     const req = send(url, {
       method: 'POST',
       signal,
+      ...(allowPrivate ? {} : { lookup: publicOnlyLookup }),
       headers: {
         ...headers,
         'content-type': 'application/json',

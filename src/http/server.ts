@@ -165,6 +165,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     retryBaseMs: config.webhookRetryBaseMs,
     timeoutMs: config.webhookTimeoutMs,
     retentionDays: config.webhookRetentionDays,
+    allowPrivate: config.webhookAllowPrivate,
     onError: (err) => deps.logger.warn({ err }, 'webhook dispatch failed; retrying at the next poll'),
   });
   const streams = createEventStreams({

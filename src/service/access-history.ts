@@ -96,7 +96,7 @@ export async function accessHistory(deps: AccessHistoryDeps, tenantId: string, q
     after = page[page.length - 1]!.revision;
   }
 
-  const seal = await latestSeal(store, tenantId);
+  const seal = await store.audit.latestSeal(tenantId);
   const sealed = seal?.revision ?? 0;
   const points: Point[] = [];
   // After a retention cut the story starts at the seal, with whatever access the user had then.
@@ -184,11 +184,6 @@ function dedupe(points: readonly Point[]): Point[] {
 
 function changesPage(store: Store, tenantId: string, userId: string, permission: string, after?: { revision: number; seq: number }) {
   return store.audit.accessChanges(tenantId, { userId, permission, limit: PAGE, ...(after ? { after } : {}) });
-}
-
-async function latestSeal(store: Store, tenantId: string) {
-  const seals = (await store.audit.checkpoints(tenantId)).filter((c) => c.sealed);
-  return seals[seals.length - 1];
 }
 
 async function resolveUser(deps: AccessHistoryDeps, tenantId: string, name: string, permission: string): Promise<string> {

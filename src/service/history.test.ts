@@ -128,10 +128,13 @@ describe('createHistory', () => {
     const { alice } = await story(store);
     const history = createHistory({ store });
     await history.derive(tenantId);
+    // Built before the seal, and still in its cache after it.
+    expect(canRead(await history.indexAt(tenantId, 5), alice)).toBe(true);
     const [sealed] = await store.audit.entries(tenantId, { untilRevision: 6, descending: true, limit: 1 });
     const seal = signCheckpoint(tenantId, store.audit.key, { revision: 6, hash: sealed!.hash, at: now.toISOString(), sealed: true });
     await store.audit.seal(tenantId, seal, { revision: 6, state: await history.sealState(tenantId, 6) });
 
+    expect((await appError(history.indexAt(tenantId, 5))).message).toMatch(/before the retention horizon: the history starts at revision 6/);
     const fresh = createHistory({ store });
     expect((await appError(fresh.indexAt(tenantId, 5))).code).toBe('invalid_value');
     expect((await appError(fresh.indexAt(tenantId, 0))).code).toBe('invalid_value');

@@ -94,8 +94,7 @@ export function createHistory(options: HistoryOptions): History {
       // No snapshot: the log must still start at revision 1 (a seal leaves one in place of what it removed).
       const [first] = await audit.entries(tenantId, { limit: 1 });
       if (head.revision > 0 && first?.revision !== 1) {
-        const start = first ? first.revision - 1 : head.revision;
-        throw new AppError('invalid_value', `revision \`${revision}\` is before the retention horizon: the history starts at revision ${start}`);
+        throw beforeHorizon(revision, first ? first.revision - 1 : head.revision);
       }
       state = HistoryState.empty();
     }
@@ -116,7 +115,10 @@ export function createHistory(options: HistoryOptions): History {
     return best;
   }
 
-  function indexAt(tenantId: string, revision: number): Promise<TenantIndex> {
+  async function indexAt(tenantId: string, revision: number): Promise<TenantIndex> {
+    // Asked every time: a seal (of this node or another) may have moved the horizon past a cached state.
+    const seal = await audit.latestSeal(tenantId);
+    if (seal && revision < seal.revision) throw beforeHorizon(revision, seal.revision);
     const key = `${tenantId}\u0000${revision}`;
     let past = cache.get(key);
     if (past) {
@@ -182,4 +184,8 @@ export function createHistory(options: HistoryOptions): History {
       return (await stateAt(tenantId, revision)).encode();
     },
   };
+}
+
+function beforeHorizon(revision: number, start: number): AppError {
+  return new AppError('invalid_value', `revision \`${revision}\` is before the retention horizon: the history starts at revision ${start}`);
 }

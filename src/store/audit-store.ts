@@ -108,6 +108,8 @@ export function createAuditStore(options: AuditStoreOptions): AuditStore {
       return seal ? { revision: seal.revision, hash: seal.hash } : { revision: 0, hash: GENESIS };
     },
 
+    latestSeal: (tenantId) => latestSeal(readDb, tenantId, backend),
+
     async checkpoints(tenantId) {
       const rows = await readDb
         .selectFrom('audit_checkpoints')

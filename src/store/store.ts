@@ -192,6 +192,8 @@ export interface AuditStore {
   head(tenantId: string): Promise<{ readonly revision: number; readonly hash: string }>;
   /** Oldest first. */
   checkpoints(tenantId: string): Promise<Checkpoint[]>;
+  /** The newest sealed checkpoint: the retention horizon, where the history now starts. */
+  latestSeal(tenantId: string): Promise<Checkpoint | undefined>;
   addCheckpoint(tenantId: string, checkpoint: Checkpoint): Promise<void>;
   accessChanges(tenantId: string, query: AccessChangeQuery): Promise<AccessChangeRecord[]>;
   /** A named position kept with the tenant (`derive`, `webhook:<id>`…); undefined until first set. */
@@ -278,8 +280,13 @@ export interface WebhookStore {
     to: string,
     deliveries: readonly WebhookDelivery[],
   ): Promise<boolean>;
-  /** Pending deliveries of every tenant whose `nextAttemptAt` is at or before `now`, oldest first. */
-  due(now: string, limit: number): Promise<WebhookDelivery[]>;
+  /**
+   * Takes up to `limit` pending deliveries of every tenant whose `nextAttemptAt` is at or before
+   * `now`, oldest first, and moves their `nextAttemptAt` to `leaseUntil` in the same transaction:
+   * no other dispatcher takes them before then, and the attempt's result (`recordAttempt`) sets the
+   * real next time. One whose dispatcher died is due again once the lease passes.
+   */
+  claim(now: string, leaseUntil: string, limit: number): Promise<WebhookDelivery[]>;
   /** Logs the attempt and sets the delivery's status, attempts, next time and last result, in one transaction. */
   recordAttempt(
     attempt: WebhookAttempt,

@@ -111,23 +111,29 @@ describe.each(backends)('webhook store: %s', (_name, open) => {
     expect(await store.webhooks.deliveries(tenant.id, s.id, { limit: 10 })).toHaveLength(1);
   });
 
-  it('hands out due deliveries oldest first, logs attempts and moves their status', async () => {
+  it('hands out due deliveries oldest first, each to one claimer until its lease passes, logs attempts and moves their status', async () => {
     const s = subscription({ tenantId: other.id });
     await store.webhooks.create(s);
     const early = delivery(s, '1', { nextAttemptAt: '2031-01-01T00:00:01.000Z' });
     const late = delivery(s, '2', { nextAttemptAt: '2031-01-01T00:00:09.000Z' });
     await store.webhooks.enqueue(other.id, s.id, undefined, '2', [late, early]);
-    const dueIds = async (now: string) =>
-      (await store.webhooks.due(now, 100)).filter((d) => d.subscriptionId === s.id).map((d) => d.eventId);
-    expect(await dueIds('2031-01-01T00:00:00.500Z')).toEqual([]);
-    expect(await dueIds('2031-01-01T00:00:01.000Z')).toEqual(['1']);
-    expect(await dueIds('2031-01-01T00:00:10.000Z')).toEqual(['1', '2']);
+    const claim = async (now: string, leaseUntil: string) =>
+      (await store.webhooks.claim(`2031-01-01T00:00:${now}.000Z`, `2031-01-01T00:00:${leaseUntil}.000Z`, 100))
+        .filter((d) => d.subscriptionId === s.id)
+        .map((d) => d.eventId);
+    expect(await claim('00', '30')).toEqual([]);
+    expect(await claim('01', '30')).toEqual(['1']);
+    // Claimed: no one gets it again before its lease passes; the later one is due by now.
+    expect(await claim('10', '40')).toEqual(['2']);
+    expect(await claim('10', '40')).toEqual([]);
+    expect(await store.webhooks.delivery(other.id, early.id)).toMatchObject({ status: 'pending', nextAttemptAt: '2031-01-01T00:00:30.000Z' });
 
     const failed = { deliveryId: early.id, attempt: 1, at: '2031-01-01T00:00:02.000Z', status: 500, error: null, durationMs: 12.6 };
     await store.webhooks.recordAttempt(failed, { status: 'pending', nextAttemptAt: '2031-01-01T00:00:20.000Z' });
     // A second dispatcher that sent the same attempt logs nothing twice.
     await store.webhooks.recordAttempt(failed, { status: 'pending', nextAttemptAt: '2031-01-01T00:00:20.000Z' });
-    expect(await dueIds('2031-01-01T00:00:10.000Z')).toEqual(['2']);
+    // The retry is due at 20 s; the other is still leased until 40 s.
+    expect(await claim('25', '50')).toEqual(['1']);
     const timeout = { deliveryId: early.id, attempt: 2, at: '2031-01-01T00:00:20.000Z', status: null, error: 'timeout', durationMs: 1000 };
     await store.webhooks.recordAttempt(timeout, { status: 'dead', nextAttemptAt: '2031-01-01T00:00:21.000Z' });
     expect(await store.webhooks.delivery(other.id, early.id)).toMatchObject({
@@ -141,7 +147,8 @@ describe.each(backends)('webhook store: %s', (_name, open) => {
       { ...failed, durationMs: 13 },
       { ...timeout, durationMs: 1000 },
     ]);
-    expect(await dueIds('2031-01-02T00:00:00.000Z')).toEqual(['2']);
+    // A dead delivery is never due; one whose dispatcher died is, once its lease passed.
+    expect(await claim('55', '59')).toEqual(['2']);
 
     // Redelivery: pending again, due now, its count and log kept; never through another tenant.
     expect(await store.webhooks.redeliver(tenant.id, early.id, '2031-01-03T00:00:00.000Z')).toBe(false);
@@ -149,6 +156,20 @@ describe.each(backends)('webhook store: %s', (_name, open) => {
     expect(await store.webhooks.redeliver(other.id, early.id, '2031-01-03T00:00:00.000Z')).toBe(true);
     expect(await store.webhooks.delivery(other.id, early.id)).toMatchObject({ status: 'pending', attempts: 2, nextAttemptAt: '2031-01-03T00:00:00.000Z' });
     expect(await store.webhooks.attempts(early.id)).toHaveLength(2);
+  });
+
+  it('gives each due delivery to one of two dispatchers claiming at the same moment', async () => {
+    const s = subscription();
+    await store.webhooks.create(s);
+    const all = Array.from({ length: 40 }, (_, i) => delivery(s, String(i + 1), { nextAttemptAt: '2019-01-01T00:00:00.000Z' }));
+    await store.webhooks.enqueue(tenant.id, s.id, undefined, '40', all);
+    const claims = await Promise.all(
+      [0, 1, 2, 3].map(() => store.webhooks.claim('2019-06-01T00:00:00.000Z', '2019-06-01T00:01:00.000Z', 15)),
+    );
+    const ids = claims.flat().filter((d) => d.subscriptionId === s.id).map((d) => d.id);
+    expect(ids).toHaveLength(40);
+    expect(new Set(ids).size).toBe(40);
+    await store.webhooks.remove(tenant.id, s.id);
   });
 
   it('pages the delivery log newest first, by status, and forgets it all with the subscription', async () => {

@@ -129,17 +129,24 @@ export function createWebhookStore(db: Kysely<Database>, backend: StoreBackend):
       });
     },
 
-    async due(now, limit) {
-      const rows = await db
-        .selectFrom('webhook_deliveries')
-        .selectAll()
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .orderBy('next_attempt_at')
-        .orderBy('id')
-        .limit(Math.max(0, limit))
-        .execute();
-      return rows.map(toDelivery);
+    claim(now, leaseUntil, limit) {
+      return inWriteTransaction(db, backend, async (conn) => {
+        let due = conn
+          .selectFrom('webhook_deliveries')
+          .selectAll()
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', now)
+          .orderBy('next_attempt_at')
+          .orderBy('id')
+          .limit(Math.max(0, limit));
+        // Another node claiming at the same moment skips these rows rather than waiting for them.
+        if (backend.rowLocks) due = due.forUpdate().skipLocked();
+        const rows = await due.execute();
+        if (rows.length === 0) return [];
+        const ids = rows.map((r) => r.id);
+        await conn.updateTable('webhook_deliveries').set({ next_attempt_at: leaseUntil }).where('id', 'in', ids).execute();
+        return rows.map((row) => toDelivery({ ...row, next_attempt_at: leaseUntil }));
+      });
     },
 
     async recordAttempt(attempt, next) {

@@ -91,7 +91,8 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
     server = await startServer(backend, {
-      config: { webhookPollMs: 50, webhookRetryBaseMs: 50, webhookMaxAttempts: 3, webhookTimeoutMs: 2000 },
+      // The receiver listens on 127.0.0.1.
+      config: { webhookPollMs: 50, webhookRetryBaseMs: 50, webhookMaxAttempts: 3, webhookTimeoutMs: 2000, webhookAllowPrivate: true },
     });
     adminToken = await server.token('admin');
     idp = scimClient(server);
@@ -377,5 +378,30 @@ describe.each(backends())('webhooks and the event stream (%s)', (backend) => {
       expect(refused.status).toBe(status);
       refused.close();
     }
+  });
+});
+
+describe.each(backends())('webhook egress by default (%s)', (backend) => {
+  let server: RunningServer;
+  let adminToken: string;
+  beforeAll(async () => {
+    server = await startServer(backend);
+    adminToken = await server.token('admin');
+  });
+  afterAll(async () => server?.close());
+
+  it('refuses receivers on loopback, private and link-local addresses, naming the setting that allows them', async () => {
+    const urls = ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://169.254.169.254/latest/meta-data', 'http://[::1]/hook', 'https://10.0.0.5/hook'];
+    for (const url of urls) {
+      const res = await fetch(`${server.url}/admin/v1/webhooks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url, events: ['*'] }),
+      });
+      expect(res.status, url).toBe(400);
+      expect(await res.json()).toMatchObject({ scimType: 'invalidValue', detail: expect.stringContaining('SCIMITAR_WEBHOOK_ALLOW_PRIVATE=true') });
+    }
+    const listed = await fetch(`${server.url}/admin/v1/webhooks`, { headers: { authorization: `Bearer ${adminToken}` } });
+    expect(((await listed.json()) as { total: number }).total).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import type { Config } from '../../config/config.js';
 import type { Clock } from '../../core/clock.js';
 import { AppError } from '../../core/errors.js';
 import { EVENT_TYPES, formatPosition, isKnownPattern } from '../../events/event.js';
+import { privateHostReason } from '../../events/egress.js';
 import { headPosition } from '../../events/feed.js';
 import { generateSecret } from '../../events/signing.js';
 import type { DeliveryStatus, Store, WebhookDelivery, WebhookSubscription } from '../../store/store.js';
@@ -97,7 +98,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
     const subscription: WebhookSubscription = {
       id: randomUUID(),
       tenantId,
-      ...validated(request.body as Required<SubscriptionBody>),
+      ...validated(request.body as Required<SubscriptionBody>, deps.config.webhookAllowPrivate),
       secret: generateSecret(),
       created: clock.now().toISOString(),
     };
@@ -117,7 +118,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
   async function update(request: FastifyRequest<IdRoute & { Body: SubscriptionBody }>, mode: 'replace' | 'merge') {
     const current = await subscriptionOf(request);
     const body = mode === 'merge' ? { ...current, ...request.body } : (request.body as Required<SubscriptionBody>);
-    const next: WebhookSubscription = { ...current, ...validated(body) };
+    const next: WebhookSubscription = { ...current, ...validated(body, deps.config.webhookAllowPrivate) };
     if (!(await store.webhooks.update(next))) throw new AppError('not_found', `webhook \`${current.id}\` not found`);
     return renderSubscription(next);
   }
@@ -187,8 +188,11 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
   );
 }
 
-/** The settable fields, checked beyond the schema: an http(s) URL, patterns that can match something. */
-function validated(body: Required<SubscriptionBody> | WebhookSubscription): Pick<WebhookSubscription, 'url' | 'events' | 'format' | 'active'> {
+/** The settable fields, checked beyond the schema: an http(s) URL, not a private one unless allowed; patterns that can match something. */
+function validated(
+  body: Required<SubscriptionBody> | WebhookSubscription,
+  allowPrivate: boolean,
+): Pick<WebhookSubscription, 'url' | 'events' | 'format' | 'active'> {
   let url: URL;
   try {
     url = new URL(body.url);
@@ -197,6 +201,10 @@ function validated(body: Required<SubscriptionBody> | WebhookSubscription): Pick
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new AppError('invalid_value', `webhook url \`${body.url}\` must be http or https`);
+  }
+  const refused = allowPrivate ? undefined : privateHostReason(url);
+  if (refused) {
+    throw new AppError('invalid_value', `webhook url \`${body.url}\` is refused: ${refused}; set SCIMITAR_WEBHOOK_ALLOW_PRIVATE=true to allow it`);
   }
   const unknown = body.events.filter((pattern) => !isKnownPattern(pattern));
   if (unknown.length > 0) {
