@@ -1,3 +1,5 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { isPublicAddress, privateHostReason, publicOnlyLookup } from './egress.js';
 
@@ -53,6 +55,27 @@ describe('publicOnlyLookup', () => {
   it('refuses a name that resolves to a loopback address', async () => {
     const { err } = await lookup('localhost', false);
     expect(err).toMatchObject({ code: 'EPRIVATEADDRESS', message: expect.stringMatching(/^localhost resolves to .*, a private, loopback or reserved address$/) });
+  });
+
+  it('stops node:http from connecting to a name that resolves to loopback', async () => {
+    let reached = 0;
+    const server = createServer((_req, res) => {
+      reached += 1;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
+        const req = request(`http://localhost:${port}/hook`, { method: 'POST', lookup: publicOnlyLookup }, () => resolve(new Error('answered')));
+        req.on('error', resolve);
+        req.end('{}');
+      });
+      expect(err.code).toBe('EPRIVATEADDRESS');
+      expect(reached).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('passes public addresses through in the shape asked for', async () => {

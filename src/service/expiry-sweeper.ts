@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { expiryOf } from '../authz/model.js';
 import type { Actor } from '../core/change.js';
 import type { Clock } from '../core/clock.js';
@@ -97,6 +98,8 @@ export function createExpirySweeper(options: ExpirySweeperOptions): ExpirySweepe
     let next: number | undefined;
     try {
       for (const tenant of await store.tenants.list()) {
+        // Many tenants make a long sweep: requests go on between them.
+        await setImmediate();
         try {
           const tenantNext = await sweepTenant(tenant.id);
           if (tenantNext !== undefined) next = Math.min(next ?? tenantNext, tenantNext);
