@@ -19,10 +19,14 @@ export interface Runtime {
   readonly fresh: boolean;
 }
 
-export async function openRuntime(overrides: Partial<Config> = {}): Promise<Runtime> {
+/** `server`: the process will serve for long (SQLite then checkpoints in the background). */
+export async function openRuntime(overrides: Partial<Config> = {}, { server = false } = {}): Promise<Runtime> {
   const config = loadConfig(process.env, overrides);
   const logger = pino({ level: config.logLevel });
-  const store = await openStore(config.database, config.auditKeyFile ? { auditKeyFile: config.auditKeyFile } : {});
+  const store = await openStore(config.database, {
+    ...(config.auditKeyFile ? { auditKeyFile: config.auditKeyFile } : {}),
+    backgroundCheckpoints: server,
+  });
   const { created } = await ensureDefaultTenant(store);
   return { config, store, clock: systemClock, logger, fresh: created };
 }

@@ -13,7 +13,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on (SCIMITAR_HOST, default 127.0.0.1)')
     .addOption(databaseOption())
     .action(async (options: { port?: number; host?: string; database?: string }) => {
-      const runtime = await openRuntime(options);
+      const runtime = await openRuntime(options, { server: true });
       const { config, store, logger } = runtime;
       const tenant = await requireTenant(store, DEFAULT_TENANT);
       if ((await store.tokens.list(tenant.id)).length === 0) {

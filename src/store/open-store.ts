@@ -15,7 +15,12 @@ import type { Store } from './store.js';
  * @example
  *   const store = await openStore(config.database); // 'sqlite:./data/scimitar.db'
  */
-export async function openStore(databaseUrl: string, options: AuditKeyOptions = {}): Promise<Store> {
+export interface OpenStoreOptions extends AuditKeyOptions {
+  /** SQLite: checkpoint the WAL off the event loop, for a long-running server (see `openSqliteStore`). */
+  readonly backgroundCheckpoints?: boolean;
+}
+
+export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<Store> {
   const target = parseDatabaseUrl(databaseUrl);
   if (target.kind === 'postgres') {
     const { openPostgresStore } = await import('./postgres/open-postgres-store.js');

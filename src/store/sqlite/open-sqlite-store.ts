@@ -29,6 +29,11 @@ export interface SqliteStoreOptions extends AuditKeyOptions {
   readonly clock?: Clock;
   /** Sees every statement and its duration (diagnostics, benchmarks, statement-count tests). */
   readonly onQuery?: QueryListener;
+  /**
+   * Checkpoint the WAL from a worker thread (`wal-checkpoints.ts`): for a server. A short command
+   * skips it, as the worker's start costs more than the checkpoints it would move.
+   */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -61,7 +66,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   }
   const readConn = memory ? undefined : openConnection(path, memory);
   const readDb = readConn && connect(readConn);
-  const checkpoints = memory ? undefined : startWalCheckpoints(path, writeConn);
+  const checkpoints = memory || !options.backgroundCheckpoints ? undefined : startWalCheckpoints(path, writeConn);
   // Kysely closes a connection only if a query ever used it; the last connection to close is the
   // one that folds the WAL into the file and removes it, so every one is closed here.
   const closeAll = async () => {

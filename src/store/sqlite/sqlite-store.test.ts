@@ -38,7 +38,7 @@ describe('openSqliteStore', () => {
 
   it('moves committed pages into the database file in the background, and leaves no WAL behind on close', async () => {
     const path = join(await tempDir(), 'wal.db');
-    const store = await openSqliteStore(path);
+    const store = await openSqliteStore(path, { backgroundCheckpoints: true });
     const tenant = await store.tenants.create('t');
     const empty = statSync(path).size;
     // About 500 pages: far below the write connection's own checkpoint limit, so only the worker moves them.
