@@ -83,6 +83,33 @@ export function runAuditStoreContract(name: string, open: () => Promise<Store>):
       expect(await store.audit.head(tenant.id)).toEqual({ revision: 3, hash: previous });
     });
 
+    it('keeps the chain through a group commit of two tenants, with a write undone after its entry in the middle', async () => {
+      const [a, b] = [await newTenant(), await newTenant()];
+      const failing = (tenant: Tenant) =>
+        store.write(tenant.id, async (tx) => {
+          const revision = await tx.nextRevision();
+          await tx.appendChange({ revision, at: at(revision), actor: idp, change: userChange('undone', 'x') });
+          throw new Error('undone after its entry');
+        });
+      // Started together, they share transactions; the failing ones are undone alone.
+      const writes = Array.from({ length: 24 }, (_, i) => {
+        const tenant = i < 12 ? a : b;
+        return i % 5 === 2 ? failing(tenant).catch((err: Error) => err.message) : log(tenant, userChange(`u${i}`, `t${i}`));
+      });
+      const outcomes = await Promise.all(writes);
+      expect(outcomes.filter((o) => o === 'undone after its entry')).toHaveLength(5);
+      for (const tenant of [a, b]) {
+        const entries = await store.audit.entries(tenant.id, { limit: 100 });
+        expect(entries.map((e) => e.revision)).toEqual(entries.map((_, i) => i + 1));
+        expect(entries.some((e) => e.change.kind !== 'policy' && e.change.resourceId === 'undone')).toBe(false);
+        let previous = GENESIS;
+        for (const entry of entries) {
+          expect(entry.hash).toBe(store.audit.hasher(previous, tenant.id, entry));
+          previous = entry.hash;
+        }
+      }
+    });
+
     it('hashes with the tenant in the entry: the same change in another tenant hashes differently', async () => {
       const [a, b] = [await newTenant(), await newTenant()];
       await log(a, userChange('u1', 'Engineer'));

@@ -267,9 +267,18 @@ export type AuditStatements = ReturnType<typeof createAuditStatements>;
 const SINGLE_REF_INSERTS = 8;
 
 /**
+ * The entry last appended in each open write transaction, keyed by the transaction's connection
+ * handle (a new one per transaction), so the next write of a group commit chains to it without
+ * reading it back: on PostgreSQL a read is a round trip while the tenant's writes wait. It is used
+ * only for the revision right after it, so an entry undone by its savepoint (its revision is then
+ * given again) is never chained to; and it dies with its transaction, committed or not.
+ */
+const appendedIn = new WeakMap<Kysely<Database>, { readonly tenantId: string; readonly revision: number; readonly hash: string }>();
+
+/**
  * Writes a change log row with its hash, columns and refs: called by the tenant writer inside the
  * write's transaction, so the entry commits with the change or not at all. The previous hash is
- * read from the row before (visible even when it is an uncommitted write of the same group commit).
+ * the one this transaction just appended, or read from the row before.
  */
 export async function appendAuditEntry(
   conn: Kysely<Database>,
@@ -280,20 +289,24 @@ export async function appendAuditEntry(
   record: ChangeRecord,
 ): Promise<void> {
   const { revision } = record;
-  const previous = await previousHash(conn, statements, backend, tenantId, revision);
+  const last = appendedIn.get(conn);
+  const previous =
+    last?.tenantId === tenantId && last.revision === revision - 1 ? last.hash : await previousHash(conn, statements, backend, tenantId, revision);
   // RFC 8785 canonical JSON drops `undefined` members as JSON.stringify does, so the record hashes
   // the same as what the column will give back.
+  const hash = hasher(previous, tenantId, record);
   await statements.insertEntry.execute(conn, {
     tenant_id: tenantId,
     revision,
     at: record.at,
     actor: JSON.stringify(record.actor),
     change: JSON.stringify(record.change),
-    hash: hasher(previous, tenantId, record),
+    hash,
     kind: kindOf(record.change),
     subject_id: subjectOf(record.change),
     actor_token: record.actor.tokenId,
   });
+  appendedIn.set(conn, { tenantId, revision, hash });
   const refs = refsOf(record.change);
   if (refs.length <= SINGLE_REF_INSERTS) {
     for (const ref of refs) await statements.insertRef.execute(conn, { tenant: tenantId, ref, revision });
