@@ -263,8 +263,11 @@ export function createAuditStatements() {
 
 export type AuditStatements = ReturnType<typeof createAuditStatements>;
 
-/** Up to this many refs go in one prepared statement each; a large member change takes one multi-row insert. */
-const SINGLE_REF_INSERTS = 8;
+/**
+ * One ref (a user's title change) takes the prepared statement; more take one multi-row insert, so
+ * a member change is one round trip on PostgreSQL, not one per id.
+ */
+const SINGLE_REF_INSERTS = 1;
 
 /**
  * The entry last appended in each open write transaction, keyed by the transaction's connection
