@@ -2,17 +2,9 @@ import type { LatencyStats } from '../scim/load.js';
 import type { AuditBenchConfig } from './config.js';
 import type { CliVerify, DeriveSpeed, HttpAtPhase, Series, VerifySpeed } from './history-measure.js';
 import type { WritePhase, WriteProfile, WriteStoreResult } from './write-overhead.js';
+import type { MachineInfo } from '../run-support.js';
 
-export interface Machine {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly memoryGiB: number;
-  readonly os: string;
-  readonly node: string;
-  readonly sqlite: string;
-  readonly loadAverageBefore: readonly number[];
-  readonly loadAverageAfter?: readonly number[];
-}
+export type Machine = MachineInfo;
 
 export interface HistoryReport {
   /** Entries in the log (the tenant's revision). */

@@ -10,11 +10,9 @@
  *
  * Every knob is in `config.ts`. Progress goes to stderr; the Markdown also goes to stdout.
  */
-import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../../src/core/clock.js';
 import { checkpoint } from '../../src/service/audit-admin.js';
@@ -26,38 +24,13 @@ import { prepareBaseline } from './baseline.js';
 import { loadAuditBenchConfig, type AuditBenchConfig } from './config.js';
 import { createHistoryTenant } from './history-seed.js';
 import { measureCliVerify, measureDerive, measureTimeTravelHttp, measureTimeTravelInProcess, measureVerify, type VerifySpeed } from './history-measure.js';
-import { renderMarkdown, type HistoryReport, type Machine, type Report } from './report.js';
+import { renderMarkdown, type HistoryReport, type Report } from './report.js';
 import { measureWriteOverhead, type BuildUnderTest, type WriteDatabases, type WriteStoreResult } from './write-overhead.js';
-import { commandLine, createCleanups } from '../run-support.js';
+import { codeVersion, commandLine, createCleanups, machineInfo, writeReport } from '../run-support.js';
 
 const { cleanups, cleanUp } = createCleanups();
 
-function machineInfo(): Machine {
-  const cpu = cpus();
-  const memory = new Database(':memory:');
-  const sqlite = (memory.prepare('select sqlite_version() as v').get() as { v: string }).v;
-  memory.close();
-  return {
-    cpu: cpu[0]?.model.trim() ?? 'unknown',
-    cores: cpu.length,
-    memoryGiB: totalmem() / 2 ** 30,
-    os: `${osType()} ${release()}`,
-    node: process.version,
-    sqlite,
-    loadAverageBefore: loadavg(),
-  };
-}
 
-/** HEAD, marked `+dirty` when `src/` differs from it (the build measured is what is on disk). */
-function codeVersion(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? '+dirty' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-}
 
 function message(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -70,7 +43,7 @@ async function main(): Promise<void> {
     throw new Error('run from the repository root after `npm run build` (use `npm run bench:audit`)');
   }
   const started = performance.now();
-  const code = codeVersion();
+  const code = codeVersion() ?? 'unknown';
   const machine = machineInfo();
   const notes: string[] = [];
   const errors: Record<string, string> = {};
@@ -156,12 +129,7 @@ async function main(): Promise<void> {
     notes,
     errors,
   };
-  const markdown = renderMarkdown(report);
-  mkdirSync(dirname(cfg.out), { recursive: true });
-  writeFileSync(cfg.out, markdown);
-  writeFileSync(`${cfg.out.replace(/\.md$/, '')}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(markdown);
-  log(`wrote ${cfg.out} and ${cfg.out.replace(/\.md$/, '')}.json in ${report.minutes.toFixed(1)} min`);
+  writeReport(cfg.out, renderMarkdown(report), report);
 }
 
 async function measureHistory(cfg: AuditBenchConfig, scratch: string, keyFile: string, cwd: string): Promise<HistoryReport> {

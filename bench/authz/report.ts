@@ -1,19 +1,11 @@
 import type { HttpRun } from './http.js';
 import type { EngineRun } from './measure.js';
 import type { ReindexResult, Timed } from './reindex.js';
+import type { MachineInfo } from '../run-support.js';
 
-export interface Machine {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly mhz: number;
-  readonly memoryGiB: number;
-  readonly os: string;
-  readonly node: string;
-  readonly sqlite: string;
+export interface Machine extends MachineInfo {
   readonly casbin: string;
   readonly cedar: string;
-  readonly loadAverageBefore: readonly number[];
-  readonly loadAverageAfter?: readonly number[];
 }
 
 export interface Probe {

@@ -11,11 +11,10 @@
  *
  * Progress goes to stderr; the Markdown also goes to stdout.
  */
-import Database from 'better-sqlite3';
-import { execFile as execFileCallback, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { execFile as execFileCallback, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -36,7 +35,7 @@ import { measureReindex } from './reindex.js';
 import { median, renderMarkdown, type EngineSummary, type Machine, type PatchToDecision, type Probe, type Report, type WorkloadSummary } from './report.js';
 import { seed, type Seeded } from './seed.js';
 import { ACTIONS, TYPES, defaultShape, generateWorkload, type Workload } from './workload.js';
-import { createCleanups } from '../run-support.js';
+import { codeVersion, createCleanups, machineInfo, writeReport } from '../run-support.js';
 
 const execFile = promisify(execFileCallback);
 
@@ -66,37 +65,7 @@ function options(argv: readonly string[]): Options {
 
 const { cleanups, cleanUp } = createCleanups();
 
-function machineInfo(): Machine {
-  const cpu = cpus();
-  const memory = new Database(':memory:');
-  const sqlite = (memory.prepare('select sqlite_version() as v').get() as { v: string }).v;
-  memory.close();
-  // Read from disk: cedar-wasm's `exports` do not expose its package.json.
-  const version = (pkg: string) => (JSON.parse(readFileSync(join('node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
-  return {
-    cpu: cpu[0]?.model.trim() ?? 'unknown',
-    cores: cpu.length,
-    mhz: cpu[0]?.speed ?? 0,
-    memoryGiB: totalmem() / 2 ** 30,
-    os: `${osType()} ${release()}`,
-    node: process.version,
-    sqlite,
-    casbin: version('casbin'),
-    cedar: version('@cedar-policy/cedar-wasm'),
-    loadAverageBefore: loadavg(),
-  };
-}
 
-/** HEAD, marked `+dirty` when `src/` differs from it. */
-function codeVersion(): string | undefined {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? '+dirty' : ''}`;
-  } catch {
-    return undefined;
-  }
-}
 
 function summarise(w: Workload, seeded: Seeded, answers: Uint8Array): WorkloadSummary {
   const byOrigin: Record<string, number> = {};
@@ -148,7 +117,9 @@ async function main(): Promise<void> {
     throw new Error('run from the repository root after `npm run build` (use `npm run bench:authz`)');
   }
   const started = performance.now();
-  const machine = machineInfo();
+  // Read from disk: cedar-wasm's `exports` do not expose its package.json.
+  const version = (pkg: string) => (JSON.parse(readFileSync(join('node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  const machine: Machine = { ...machineInfo(), casbin: version('casbin'), cedar: version('@cedar-policy/cedar-wasm') };
   const code = codeVersion();
   const notes: string[] = [];
   const errors: Record<string, string> = {};
@@ -300,12 +271,7 @@ async function main(): Promise<void> {
     notes,
     errors,
   };
-  const markdown = renderMarkdown(report);
-  mkdirSync(dirname(opt.out), { recursive: true });
-  writeFileSync(opt.out, markdown);
-  writeFileSync(`${opt.out.replace(/\.md$/, '')}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(markdown);
-  log(`wrote ${opt.out} and ${opt.out.replace(/\.md$/, '')}.json in ${report.minutes.toFixed(1)} min`);
+  writeReport(opt.out, renderMarkdown(report), report);
 }
 
 async function startServers(database: string): Promise<{ real: ServerProcess; bare: ServerProcess }> {

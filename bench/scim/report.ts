@@ -2,19 +2,11 @@ import type { BenchConfig } from './config.js';
 import type { LoadResult } from './load.js';
 import type { SuiteResult } from './suite.js';
 import { meets, METRICS, PEERS, PG_FACTOR, timesWorse, type Metric } from './targets.js';
+import type { MachineInfo } from '../run-support.js';
 
-export interface Machine {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly mhz: number;
-  readonly memoryGiB: number;
-  readonly os: string;
-  readonly node: string;
-  readonly sqlite: string;
+export interface Machine extends MachineInfo {
   readonly postgres?: string;
   readonly postgresSettings?: readonly string[];
-  readonly loadAverageBefore: readonly number[];
-  readonly loadAverageAfter?: readonly number[];
 }
 
 export interface Report {

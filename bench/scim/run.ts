@@ -9,51 +9,23 @@
  *
  * Every knob is in `config.ts`. Progress goes to stderr; the Markdown also goes to stdout.
  */
-import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { externalBenchPostgres, startBenchPostgres, type BenchPostgres } from '../pg-server.js';
-import { loadBenchConfig, type BenchConfig } from './config.js';
+import { loadBenchConfig } from './config.js';
 import { log } from './load.js';
 import { renderMarkdown, type Machine, type Report } from './report.js';
 import { SampleRecorder } from './samples.js';
 import { runSuite, type SuiteResult } from './suite.js';
 import { startCeiling, startScimitar, type RunningSystem } from './systems.js';
-import { commandLine, createCleanups } from '../run-support.js';
+import { codeVersion, commandLine, createCleanups, machineInfo, writeReport } from '../run-support.js';
 
 const { cleanups, cleanUp } = createCleanups();
 
-function machineInfo(): Machine {
-  const cpu = cpus();
-  const memory = new Database(':memory:');
-  const sqlite = (memory.prepare('select sqlite_version() as v').get() as { v: string }).v;
-  memory.close();
-  return {
-    cpu: cpu[0]?.model.trim() ?? 'unknown',
-    cores: cpu.length,
-    mhz: cpu[0]?.speed ?? 0,
-    memoryGiB: totalmem() / 2 ** 30,
-    os: `${osType()} ${release()}`,
-    node: process.version,
-    sqlite,
-    loadAverageBefore: loadavg(),
-  };
-}
 
-/** HEAD, marked `+dirty` when `src/` differs from it (the build measured what is on disk). */
-function codeVersion(cwd: string): string | undefined {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? '+dirty' : ''}`;
-  } catch {
-    return undefined; // not a git checkout
-  }
-}
 
 function mib(bytes: number): string {
   return `${(bytes / 2 ** 20).toFixed(0)} MiB`;
@@ -150,12 +122,7 @@ async function main(): Promise<void> {
     sampleSizes: recorder.sizes(),
     notes,
   };
-  const markdown = renderMarkdown(report);
-  mkdirSync(dirname(cfg.out), { recursive: true });
-  writeFileSync(cfg.out, markdown);
-  writeFileSync(cfg.out.replace(/\.md$/, '') + '.json', `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(markdown);
-  log(`wrote ${cfg.out} and ${cfg.out.replace(/\.md$/, '')}.json in ${report.minutes.toFixed(1)} min`);
+  writeReport(cfg.out, renderMarkdown(report), report);
 }
 
 try {
