@@ -138,82 +138,77 @@ export async function measureTimeTravelInProcess(t: HistoryTenant, fromMs: numbe
     const t3 = performance.now();
     return { revision, total: t3 - t0, revisionAt: t1 - t0, indexAt: t2 - t1 };
   };
-
-  {
+  /** The timings of a run of `past` questions, and the series they make. */
+  const pastSeries = () => {
     const total: number[] = [];
     const revisionAt: number[] = [];
     const indexAt: number[] = [];
+    return {
+      total,
+      add(r: Awaited<ReturnType<typeof past>>): void {
+        total.push(r.total);
+        revisionAt.push(r.revisionAt);
+        indexAt.push(r.indexAt);
+      },
+      series: (name: string, meaning: string, replayed?: number[]): Series => ({
+        name,
+        meaning,
+        samples: total.length,
+        total: withP95(total),
+        revisionAt: stats(revisionAt),
+        indexAt: stats(indexAt),
+        ...(replayed ? { replayed: stats(replayed) } : {}),
+      }),
+    };
+  };
+
+  {
+    const cold = pastSeries();
     const replayed: number[] = [];
     for (let k = 0; k < samples; k++) {
       const r = await past(createHistory({ store }), randomTime(), k);
-      total.push(r.total);
-      revisionAt.push(r.revisionAt);
-      indexAt.push(r.indexAt);
+      cold.add(r);
       replayed.push(r.revision - ((await store.audit.snapshotAtOrBefore(tenantId, r.revision))?.revision ?? 0));
     }
-    series.push({
-      name: 'past, cold',
-      meaning: 'a new `History` per sample (nothing cached): latest snapshot at or before the revision, replay to it, build the index, one check; random instants over the whole log',
-      samples,
-      total: withP95(total),
-      revisionAt: stats(revisionAt),
-      indexAt: stats(indexAt),
-      replayed: stats(replayed),
-    });
-    log(`at, cold: p50 ${stats(total).p50.toFixed(0)} ms, p99 ${stats(total).p99.toFixed(0)} ms (replayed p50 ${stats(replayed).p50} entries)`);
+    series.push(
+      cold.series(
+        'past, cold',
+        'a new `History` per sample (nothing cached): latest snapshot at or before the revision, replay to it, build the index, one check; random instants over the whole log',
+        replayed,
+      ),
+    );
+    log(`at, cold: p50 ${stats(cold.total).p50.toFixed(0)} ms, p99 ${stats(cold.total).p99.toFixed(0)} ms (replayed p50 ${stats(replayed).p50} entries)`);
   }
 
   {
     const history = createHistory({ store });
-    const total: number[] = [];
-    const revisionAt: number[] = [];
-    const indexAt: number[] = [];
+    const nearby = pastSeries();
     const perBase = 10;
-    for (let k = 0; total.length < samples; k++) {
+    for (let k = 0; nearby.total.length < samples; k++) {
       const base = randomTime();
       // The first question about an incident is a cold one; the follow-ups are what is measured.
       await past(history, base, k);
-      for (let j = 1; j < perBase && total.length < samples; j++) {
+      for (let j = 1; j < perBase && nearby.total.length < samples; j++) {
         const at = new Date(Math.min(toMs, base.getTime() + (rnd() * 2 - 1) * 3_600_000));
-        const r = await past(history, at, k * perBase + j);
-        total.push(r.total);
-        revisionAt.push(r.revisionAt);
-        indexAt.push(r.indexAt);
+        nearby.add(await past(history, at, k * perBase + j));
       }
     }
-    series.push({
-      name: 'past, nearby',
-      meaning: 'one `History` (4 indexes cached); after a first question at a random instant, 9 more within ±1 h of it (earlier ones replay from the snapshot, later ones from the cached state)',
-      samples,
-      total: withP95(total),
-      revisionAt: stats(revisionAt),
-      indexAt: stats(indexAt),
-    });
-    log(`at, nearby: p50 ${stats(total).p50.toFixed(1)} ms, p99 ${stats(total).p99.toFixed(1)} ms`);
+    series.push(
+      nearby.series(
+        'past, nearby',
+        'one `History` (4 indexes cached); after a first question at a random instant, 9 more within ±1 h of it (earlier ones replay from the snapshot, later ones from the cached state)',
+      ),
+    );
+    log(`at, nearby: p50 ${stats(nearby.total).p50.toFixed(1)} ms, p99 ${stats(nearby.total).p99.toFixed(1)} ms`);
   }
 
   {
     const history = createHistory({ store });
     const at = randomTime();
     await past(history, at, 0);
-    const n = Math.max(samples, 200);
-    const total: number[] = [];
-    const revisionAt: number[] = [];
-    const indexAt: number[] = [];
-    for (let k = 0; k < n; k++) {
-      const r = await past(history, at, k);
-      total.push(r.total);
-      revisionAt.push(r.revisionAt);
-      indexAt.push(r.indexAt);
-    }
-    series.push({
-      name: 'past, same instant',
-      meaning: 'the same instant again: `revisionAt` (one indexed query) and the cached index, one check',
-      samples: n,
-      total: withP95(total),
-      revisionAt: stats(revisionAt),
-      indexAt: stats(indexAt),
-    });
+    const same = pastSeries();
+    for (let k = 0; k < Math.max(samples, 200); k++) same.add(await past(history, at, k));
+    series.push(same.series('past, same instant', 'the same instant again: `revisionAt` (one indexed query) and the cached index, one check'));
   }
   return { span: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() }, series };
 }
