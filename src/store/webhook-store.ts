@@ -129,19 +129,16 @@ export function createWebhookStore(db: Kysely<Database>, backend: StoreBackend):
       });
     },
 
-    claim(now, leaseUntil, limit) {
+    async claim(now, leaseUntil, limit) {
+      // Every wake asks, and mostly nothing is due: a plain read then spares the write lock.
+      const due = (qb: Kysely<Database>) =>
+        qb.selectFrom('webhook_deliveries').where('status', '=', 'pending').where('next_attempt_at', '<=', now);
+      if (limit <= 0 || !(await due(db).select('id').limit(1).executeTakeFirst())) return [];
       return inWriteTransaction(db, backend, async (conn) => {
-        let due = conn
-          .selectFrom('webhook_deliveries')
-          .selectAll()
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '<=', now)
-          .orderBy('next_attempt_at')
-          .orderBy('id')
-          .limit(Math.max(0, limit));
+        let oldest = due(conn).selectAll().orderBy('next_attempt_at').orderBy('id').limit(limit);
         // Another node claiming at the same moment skips these rows rather than waiting for them.
-        if (backend.rowLocks) due = due.forUpdate().skipLocked();
-        const rows = await due.execute();
+        if (backend.rowLocks) oldest = oldest.forUpdate().skipLocked();
+        const rows = await oldest.execute();
         if (rows.length === 0) return [];
         const ids = rows.map((r) => r.id);
         await conn.updateTable('webhook_deliveries').set({ next_attempt_at: leaseUntil }).where('id', 'in', ids).execute();
