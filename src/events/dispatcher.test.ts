@@ -206,7 +206,15 @@ describe('webhook dispatcher', () => {
   it('does not send to a private address unless allowed: the attempt fails and says why', async () => {
     const s = await subscribe('/private');
     await write('u-private');
-    const dispatcher = createWebhookDispatcher({ store, clock: systemClock, pollMs: 20, maxAttempts: 1, retryBaseMs: 10, timeoutMs: 300, onError: () => undefined });
+    const dispatcher = createWebhookDispatcher({
+      store,
+      clock: systemClock,
+      pollMs: 20,
+      maxAttempts: 1,
+      retryBaseMs: 10,
+      timeoutMs: 300,
+      onError: () => undefined,
+    });
     dispatcher.start();
     const [dead] = await until(async () => {
       const log = await store.webhooks.deliveries(tenant.id, s.id, { limit: 1, status: 'dead' });
